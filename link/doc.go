@@ -1,0 +1,13 @@
+// Package link provides frame-preserving links for microtcp stacks and
+// wrappers around any such link.
+//
+// A link is an io.ReadWriteCloser that keeps frame boundaries: each Write
+// sends one whole frame, each Read returns one whole frame, and Close
+// unblocks a pending Read. Pipe connects two stacks in memory, NewFaulty
+// impairs the frames written through a link (loss, duplication, reordering,
+// corruption, delay, rate) from a seed, and NewCapture records every frame
+// as a classic libpcap stream.
+//
+// The package knows nothing about protocols above layer 2: it never parses
+// the frames it carries.
+package link

@@ -1,0 +1,11 @@
+// Package netconn turns the pure state machine in core/stack into blocking
+// net.Conn, net.PacketConn and net.Listener values.
+//
+// All concurrency of microtcp lives here (DESIGN.md §3): a Driver owns one
+// stack and one link, serialises every call into the core under one mutex,
+// runs one reader goroutine per link and one protocol timer reset to the
+// core's NextDeadline. Sockets never start goroutines: the core calls their
+// wakers (non-blocking sends on 1-slot channels) and blocked calls wait in a
+// select on readiness, their deadline and close. Every wait is a channel
+// select, so the whole stack runs inside testing/synctest on virtual time.
+package netconn

@@ -1,0 +1,158 @@
+package tcp
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/microtcp/microtcp/core/wire"
+)
+
+// nextDeadline is the earliest of the connection's timers, zero if none.
+func (c *Conn) nextDeadline() time.Time {
+	var d time.Time
+	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.keepAt, c.tlpAt} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !t.After(now) }
+
+// onTimer runs every timer of c that is due.
+func (c *Conn) onTimer(now time.Time, out Output) {
+	if due(c.closeAt, now) {
+		// TIME-WAIT's 2 MSL (RFC 9293 §3.10.8) or the FIN-WAIT-2 timeout
+		// of a connection nobody will read from any more.
+		c.closeAt = time.Time{}
+		c.terminate(nil)
+		return
+	}
+	if due(c.tlpAt, now) {
+		c.tlpAt = time.Time{}
+		c.onTLP(now, out)
+	}
+	if due(c.rtoAt, now) {
+		c.rtoAt = time.Time{}
+		c.onRTO(now, out)
+		if c.state == StateClosed {
+			return
+		}
+	}
+	if due(c.persistAt, now) {
+		c.persistAt = time.Time{}
+		c.onPersist(now, out)
+	}
+	if due(c.delackAt, now) {
+		c.delackAt = time.Time{}
+		c.sendAck(now, out)
+	}
+	if due(c.keepAt, now) {
+		c.keepAt = time.Time{}
+		c.onKeepAlive(now, out)
+	}
+}
+
+// onKeepAlive probes an idle connection (RFC 1122 4.2.3.6) and gives up
+// with ETIMEDOUT after kaCount unanswered probes.
+func (c *Conn) onKeepAlive(now time.Time, out Output) {
+	if !c.keepAlive || (c.state != StateEstablished && c.state != StateCloseWait) {
+		return
+	}
+	if c.sndUna != c.sndMax || c.unsent() > 0 {
+		// Data in flight: the retransmission timer watches the peer.
+		c.keepAt = now.Add(c.kaIdle)
+		return
+	}
+	if c.kaProbes >= c.kaCount {
+		c.terminate(connError("keepalive timed out", syscall.ETIMEDOUT))
+		return
+	}
+	// A probe is a segment with SEG.SEQ = SND.NXT-1 and no data, which
+	// the peer must acknowledge.
+	c.emit(now, out, c.sndMax.Add(^uint32(0)), wire.FlagACK, nil)
+	c.kaProbes++
+	c.keepAt = now.Add(c.kaInterval)
+}
+
+// onRTO is the retransmission timer's expiry (RFC 6298 §5.4–5.7).
+func (c *Conn) onRTO(now time.Time, out Output) {
+	switch c.state {
+	case StateSynSent, StateSynReceived:
+		c.retries++
+		if c.retries > c.e.cfg.SynRetries {
+			if c.softErr != nil {
+				c.terminate(c.softErr)
+				return
+			}
+			c.terminate(connError("connection timed out", syscall.ETIMEDOUT))
+			return
+		}
+		c.e.stats.RTOs++
+		c.rtt.Backoff()
+		c.sendSYN(now, out)
+		return
+	case StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck:
+	default:
+		return
+	}
+	if c.sndUna == c.sndMax {
+		return
+	}
+	c.retries++
+	if c.retries > c.e.cfg.Retries {
+		c.terminate(connError("connection timed out", syscall.ETIMEDOUT))
+		return
+	}
+	c.e.stats.RTOs++
+	// RFC 5681 §3.1: ssthresh from FlightSize and a loss window of one
+	// SMSS; counted to the highest byte sent, as snd.nxt is about to move.
+	c.sndNxt = c.sndMax
+	c.cc.OnRTO(now, c.flightSize())
+	// RFC 6582 §3.2 step 1 after a timeout: no fast retransmit until the
+	// data outstanding now is acknowledged.
+	c.recover = c.sndMax
+	c.inRecovery, c.inflate, c.dupAcks = false, 0, 0
+	c.tlpOut, c.tlpRxt, c.tlpAt = false, false, time.Time{}
+	// RFC 2018 §8: after a timeout the SACK information is not trusted.
+	c.sb.Reset()
+	// RFC 6298 §5.5: back off the timer; §5.4: retransmit the earliest
+	// segment, and go back to SND.UNA for the rest.
+	c.rtt.Backoff()
+	c.rttTiming = false
+	c.sndNxt = c.sndUna
+	c.output(now, out)
+	if c.sndNxt == c.sndUna {
+		// The window is closed: retransmit anyway so the peer answers.
+		c.retransmitFirst(now, out)
+	}
+	c.rtoAt = now.Add(c.rtt.RTO())
+}
+
+// onPersist probes a closed window, or overrides sender SWS avoidance when
+// the window stays too small (RFC 9293 §3.8.6.1, RFC 1122 4.2.2.17,
+// 4.2.3.4).
+func (c *Conn) onPersist(now time.Time, out Output) {
+	switch c.state {
+	case StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck:
+	default:
+		return
+	}
+	if c.sndNxt != c.sndUna || (c.unsent() == 0 && !c.finPending()) {
+		return
+	}
+	if !c.sendNext(now, out, c.mss, true) {
+		// Zero window: a probe one byte below SND.UNA, which the peer
+		// must answer with its current window (what Linux sends).
+		c.emit(now, out, c.sndUna.Add(^uint32(0)), wire.FlagACK, nil)
+		// Never give up while the peer answers (RFC 1122 4.2.2.17).
+		c.persistExp++
+		c.persistAt = now.Add(c.persistInterval())
+		return
+	}
+	c.persistExp = 0
+	if c.rtoAt.IsZero() {
+		c.rtoAt = now.Add(c.rtt.RTO())
+	}
+}

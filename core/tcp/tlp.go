@@ -1,0 +1,75 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/microtcp/microtcp/core/wire"
+)
+
+// Tail Loss Probe (RFC 8985 §7): when the last segments of a flight are
+// lost there are no duplicate ACKs to trigger fast retransmit, and only the
+// RTO, hundreds of milliseconds later, would notice. Instead, about two
+// round trips after the last transmission, one probe goes out: new data if
+// any may be sent, else the last segment again. Its ACK, with SACK,
+// exposes the holes to the normal loss recovery.
+
+// wcDelAckT is WCDelAckT, the worst-case delayed-ACK time a lone segment
+// may wait for its ACK (RFC 8985 §7.2).
+const wcDelAckT = 200 * time.Millisecond
+
+// armTLP (re)schedules the probe timeout after new data went out or an ACK
+// moved SND.UNA (RFC 8985 §7.2).
+func (c *Conn) armTLP(now time.Time) {
+	c.tlpAt = time.Time{}
+	if c.e.cfg.NoTLP || !c.sackOK || c.inRecovery || c.tlpOut || c.retries > 0 ||
+		c.sndUna == c.sndMax || !c.rtt.HasSample() {
+		return
+	}
+	pto := 2 * c.rtt.SRTT()
+	if c.flightSize() <= c.mss {
+		pto += wcDelAckT // a lone segment may wait for a delayed ACK
+	}
+	pto = max(pto, 10*time.Millisecond)
+	at := now.Add(pto)
+	if !c.rtoAt.IsZero() && !at.Before(c.rtoAt) {
+		return // the RTO comes first anyway
+	}
+	c.tlpAt = at
+}
+
+// onTLP sends the probe (RFC 8985 §7.3).
+func (c *Conn) onTLP(now time.Time, out Output) {
+	switch c.state {
+	case StateEstablished, StateFinWait1, StateCloseWait, StateClosing, StateLastAck:
+	default:
+		return
+	}
+	if c.inRecovery || c.sndUna == c.sndMax || c.sndNxt != c.sndMax {
+		return
+	}
+	c.e.stats.TailLossProbes++
+	c.tlpOut = true
+	if !c.sendNext(now, out, c.mss, true) {
+		// No new data may go: resend the last segment.
+		start := c.sndMax.Add(-uint32(c.mss)).Max(c.sndUna)
+		c.tlpRxt = true
+		c.retransmitRange(now, out, wire.SACKBlock{Left: start, Right: c.sndMax})
+	}
+	c.tlpEnd = c.sndMax
+	c.rtoAt = now.Add(c.rtt.RTO())
+}
+
+// tlpAcked ends a probe episode when an ACK covers everything sent up to
+// the probe (RFC 8985 §7.4). Without D-SACK the sender cannot tell whether
+// a retransmitted probe repaired a loss, so it assumes so and reduces
+// cwnd once, as a recovery would have.
+func (c *Conn) tlpAcked(now time.Time) {
+	if !c.tlpOut || c.sndUna.LessThan(c.tlpEnd) {
+		return
+	}
+	if c.tlpRxt && !c.inRecovery {
+		c.cc.OnCongestion(now, c.flightSize())
+		c.cc.OnRecoveryExit(now)
+	}
+	c.tlpOut, c.tlpRxt = false, false
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/microtcp/microtcp/core/stack"
 	"github.com/microtcp/microtcp/core/wire"
@@ -39,6 +40,17 @@ type Config struct {
 	// UDPReceiveBuffer is the bytes of queued datagrams per UDP socket
 	// [212992, Linux's rmem_default]; beyond it datagrams are dropped.
 	UDPReceiveBuffer int
+
+	// TCPSendBuffer and TCPReceiveBuffer are the bytes each TCP connection
+	// buffers [256 KiB each]; the receive buffer grows by itself up to
+	// 4 MiB when the application keeps up.
+	TCPSendBuffer    int
+	TCPReceiveBuffer int
+	// CongestionControl is "cubic" (RFC 9438) or "newreno" (RFC 6582)
+	// [cubic].
+	CongestionControl string
+	// MSL is the maximum segment lifetime; TIME-WAIT lasts 2×MSL [30 s].
+	MSL time.Duration
 }
 
 // minMTU is the smallest MTU every IPv4 module must accept (RFC 791
@@ -103,6 +115,21 @@ func (c Config) stackConfig() (stack.Config, error) {
 		return sc, fmt.Errorf("microtcp: Config.UDPReceiveBuffer %d is negative", c.UDPReceiveBuffer)
 	}
 	sc.UDPReceiveBuffer = c.UDPReceiveBuffer
+	if c.TCPSendBuffer < 0 || c.TCPReceiveBuffer < 0 {
+		return sc, fmt.Errorf("microtcp: Config.TCPSendBuffer %d and TCPReceiveBuffer %d must not be negative", c.TCPSendBuffer, c.TCPReceiveBuffer)
+	}
+	if c.MSL < 0 {
+		return sc, fmt.Errorf("microtcp: Config.MSL %v is negative", c.MSL)
+	}
+	switch c.CongestionControl {
+	case "", "cubic", "newreno":
+	default:
+		return sc, fmt.Errorf("microtcp: Config.CongestionControl %q is unknown: want \"cubic\" or \"newreno\"", c.CongestionControl)
+	}
+	sc.TCP.SendBuffer = c.TCPSendBuffer
+	sc.TCP.ReceiveBuffer = c.TCPReceiveBuffer
+	sc.TCP.CongestionControl = c.CongestionControl
+	sc.TCP.MSL = c.MSL
 	sc.Addr = c.Addr
 	if _, err := rand.Read(sc.Secret[:]); err != nil {
 		return sc, fmt.Errorf("microtcp: reading a random secret: %w", err)

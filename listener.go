@@ -11,24 +11,31 @@ import (
 	"github.com/microtcp/microtcp/netconn"
 )
 
-// errTCPNotImplemented is returned by every TCP entry point until the TCP
-// engine lands; errors.Is(err, errors.ErrUnsupported) holds.
-var errTCPNotImplemented = fmt.Errorf("microtcp: TCP is not implemented yet: %w", errors.ErrUnsupported)
-
 // ListenConfig holds options for listening, like net.ListenConfig.
 type ListenConfig struct {
-	Stack     *Stack        // required
-	KeepAlive time.Duration // TCP keep-alive period for accepted connections (TCP: not yet)
-	Backlog   int           // pending connections per listener (TCP: not yet)
+	Stack *Stack // required
+
+	// KeepAlive is the keep-alive period of accepted TCP connections, as
+	// in net.ListenConfig: zero enables keep-alive with package net's
+	// default (15 s), negative disables it.
+	KeepAlive time.Duration
+
+	// Backlog bounds the connections waiting for Accept [0 = 4096,
+	// Linux's SOMAXCONN]; beyond it SYNs are dropped and retried.
+	Backlog int
 }
 
-// Listen announces on the stack. Only "tcp"/"tcp4" are stream networks,
-// and TCP is not implemented yet.
+// Listen announces on the stack ("tcp" or "tcp4"), e.g. on ":80",
+// "10.0.0.4:80" or port 0 for an ephemeral port. The listener is a
+// *netconn.Listener; its Accept returns *netconn.TCPConn values.
 func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
 	if lc == nil || lc.Stack == nil {
 		return nil, errors.New("microtcp: ListenConfig.Stack is nil")
 	}
-	return lc.Stack.listen(ctx, network, address)
+	if lc.Backlog < 0 {
+		return nil, fmt.Errorf("microtcp: ListenConfig.Backlog %d is negative", lc.Backlog)
+	}
+	return lc.Stack.listen(ctx, network, address, lc.Backlog, keepAliveConfig(lc.KeepAlive))
 }
 
 // ListenPacket opens a UDP socket ("udp" or "udp4"), e.g. on ":53",
@@ -42,7 +49,7 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address strin
 
 // Listen is ListenConfig{Stack: s}.Listen with a background context.
 func (s *Stack) Listen(network, address string) (net.Listener, error) {
-	return s.listen(context.Background(), network, address)
+	return s.listen(context.Background(), network, address, 0, keepAliveConfig(0))
 }
 
 // ListenPacket is ListenConfig{Stack: s}.ListenPacket with a background
@@ -51,12 +58,28 @@ func (s *Stack) ListenPacket(network, address string) (net.PacketConn, error) {
 	return s.listenPacket(context.Background(), network, address)
 }
 
-func (s *Stack) listen(ctx context.Context, network, address string) (net.Listener, error) {
-	_, opError, err := parseListen(ctx, network, address, "tcp")
+func (s *Stack) listen(ctx context.Context, network, address string, backlog int, ka net.KeepAliveConfig) (net.Listener, error) {
+	ap, opError, err := parseListen(ctx, network, address, "tcp")
 	if err != nil {
 		return nil, err
 	}
-	return nil, opError(errTCPNotImplemented)
+	ln, err := netconn.ListenTCP(s.d, network, ap, backlog, ka)
+	if err != nil {
+		return nil, opError(err)
+	}
+	return ln, nil
+}
+
+// keepAliveConfig reads a KeepAlive duration the way package net does:
+// zero means on with the default period, negative off.
+func keepAliveConfig(d time.Duration) net.KeepAliveConfig {
+	switch {
+	case d < 0:
+		return net.KeepAliveConfig{Enable: false}
+	case d == 0:
+		return net.KeepAliveConfig{Enable: true}
+	}
+	return net.KeepAliveConfig{Enable: true, Idle: d, Interval: d}
 }
 
 // parseListen checks the network against want and parses the address, and

@@ -94,28 +94,6 @@ func TestPingContext(t *testing.T) {
 	})
 }
 
-func TestListenTCPNotImplemented(t *testing.T) {
-	a, _ := pair(t, LinkEthernet)
-	for _, ln := range []func() (net.Listener, error){
-		func() (net.Listener, error) { return a.Listen("tcp", ":80") },
-		func() (net.Listener, error) {
-			return (&ListenConfig{Stack: a}).Listen(t.Context(), "tcp4", "10.0.0.1:80")
-		},
-	} {
-		l, err := ln()
-		if l != nil || !errors.Is(err, errors.ErrUnsupported) {
-			t.Fatalf("Listen tcp = %v, %v; want errors.ErrUnsupported", l, err)
-		}
-		var oe *net.OpError
-		if !errors.As(err, &oe) || oe.Op != "listen" || !strings.Contains(err.Error(), "TCP is not implemented yet") {
-			t.Fatalf("Listen tcp error %v: want *net.OpError{Op: listen} saying TCP is not implemented yet", err)
-		}
-	}
-	if _, err := a.Dial("tcp", "10.0.0.2:80"); !errors.Is(err, errors.ErrUnsupported) {
-		t.Fatalf("Dial tcp = %v, want errors.ErrUnsupported", err)
-	}
-}
-
 func TestNetworkAndAddressErrors(t *testing.T) {
 	a, _ := pair(t, LinkEthernet)
 	type call struct {

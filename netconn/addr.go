@@ -5,7 +5,8 @@ import (
 	"net/netip"
 )
 
-// AddrPortOf converts a destination given as a net.Addr: a *net.UDPAddr, or
+// AddrPortOf converts an address given as a net.Addr: a *net.UDPAddr or
+// *net.TCPAddr, or
 // any net.Addr whose String is an IPv4 "ip:port" literal. IPv4-mapped IPv6
 // addresses are unmapped; other IPv6 addresses are refused because the
 // stack is IPv4 only.
@@ -14,6 +15,15 @@ func AddrPortOf(addr net.Addr) (netip.AddrPort, error) {
 	switch a := addr.(type) {
 	case nil:
 		return netip.AddrPort{}, &net.AddrError{Err: "missing address"}
+	case *net.TCPAddr:
+		if a == nil {
+			return netip.AddrPort{}, &net.AddrError{Err: "missing address"}
+		}
+		if len(a.IP) == 0 {
+			ap = netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(a.Port))
+			break
+		}
+		ap = a.AddrPort()
 	case *net.UDPAddr:
 		if a == nil {
 			return netip.AddrPort{}, &net.AddrError{Err: "missing address"}

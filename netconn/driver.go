@@ -182,8 +182,8 @@ func (d *Driver) isClosed() bool {
 // Done is closed when Close starts; blocked calls select on it.
 func (d *Driver) Done() <-chan struct{} { return d.closedCh }
 
-// Close stops the timer, closes the stack (every socket's wakers fire),
-// closes the link (which unblocks the reader) and waits for the reader
+// Close stops the timer, closes the stack (every socket's wakers fire, TCP
+// connections are reset and the RSTs sent), closes the link (which unblocks the reader) and waits for the reader
 // goroutine. It is idempotent and returns the link's Close error.
 // Afterwards Do returns net.ErrClosed.
 func (d *Driver) Close() error {
@@ -194,13 +194,18 @@ func (d *Driver) Close() error {
 		d.timer.Stop()
 		d.armed = time.Time{}
 		d.st.Close()
-		// Frames queued by Close itself have nowhere useful to go: the
-		// link is about to close.
-		d.st.TakeFrames(nil)
-		d.mu.Unlock()
+		// Close queues a RST for every TCP connection: send them so the
+		// peers learn at once instead of after their timeouts.
+		frames := d.st.TakeFrames(nil)
 		// Taking wmu waits for a writer that is still flushing, so the
-		// link is not closed under it.
+		// link is not closed under it (and the RSTs follow its frames).
 		d.wmu.Lock()
+		d.mu.Unlock()
+		for _, f := range frames {
+			if _, err := d.link.Write(f); err != nil {
+				d.writeErrors.Add(1)
+			}
+		}
 		d.closeErr = d.link.Close()
 		d.wmu.Unlock()
 		<-d.readerDone

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/microtcp/microtcp/core/arp"
+	"github.com/microtcp/microtcp/core/tcp"
 	"github.com/microtcp/microtcp/core/wire"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	UDPReceiveBuffer int        // bytes of queued datagrams per socket [212992, Linux rmem_default]
 	ARP              arp.Config // tuning; MAC and Addr are filled in by the stack
 
+	// TCP tunes the engine. MSS defaults to MTU−40 (RFC 9293 §3.7.1: the
+	// IP and TCP headers without options) and Secret to the stack's.
+	TCP tcp.Config
+
 	ICMPRateLimit int // ICMP error messages per second [1000, Linux icmp_msgs_per_sec]
 	ICMPRateBurst int // burst of ICMP error messages [50, Linux icmp_msgs_burst]
 
@@ -71,6 +76,9 @@ const (
 	// FailedNeighbourHold is how long sends to a next hop that failed ARP
 	// fail at once with EHOSTUNREACH instead of resolving again.
 	FailedNeighbourHold = 3 * time.Second
+
+	// minTCPMSS is the smallest MSS the TCP engine accepts.
+	minTCPMSS = 88
 )
 
 // withDefaults validates c and fills in defaults.
@@ -124,6 +132,14 @@ func (c Config) withDefaults() (Config, error) {
 		// A 65507-byte datagram is 45 fragments at MTU 1500: let the first
 		// one sent to a new neighbour wait whole rather than lose its head.
 		c.ARP.MaxPendingFrames = DefaultARPPendingFrames
+	}
+	if c.TCP.MSS == 0 {
+		// The engine accepts no MSS below 88; smaller MTUs fragment
+		// (tcpOutput.SendTCP clears DF for them).
+		c.TCP.MSS = max(c.MTU-wire.IPv4HeaderLen-wire.TCPHeaderLen, minTCPMSS)
+	}
+	if c.TCP.Secret == ([16]byte{}) {
+		c.TCP.Secret = c.Secret
 	}
 	c.ARP.MAC = c.MAC
 	c.ARP.Addr = a

@@ -90,7 +90,7 @@ func (e *EchoSocket) Send(now time.Time, dst netip.Addr, seq uint16, payload []b
 	if err != nil {
 		return err
 	}
-	s.drainLoop()
+	s.finish()
 	if queued {
 		s.wait(&e.send, rt.nextHop)
 		return ErrResolving

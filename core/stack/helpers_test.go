@@ -115,10 +115,11 @@ func terminals(st Stats) uint64 {
 		st.ARP.In + st.ARP.Truncated + st.ARP.Unsupported +
 		st.IPv4.Truncated + st.IPv4.BadVersion + st.IPv4.BadHeader + st.IPv4.BadChecksum +
 		st.IPv4.BadSource + st.IPv4.NotForUs + st.IPv4.FragmentsHeld + st.IPv4.ReassemblyFails +
-		st.IPv4.UnknownProtocol + st.IPv4.NoHandler +
+		st.IPv4.UnknownProtocol +
 		st.ICMP.InMsgs + st.ICMP.Truncated + st.ICMP.BadChecksum +
 		st.UDP.InDatagrams + st.UDP.NoPorts + st.UDP.Truncated + st.UDP.BadLength +
-		st.UDP.BadChecksum + st.UDP.RcvbufErrors
+		st.UDP.BadChecksum + st.UDP.RcvbufErrors +
+		st.TCP.Delivered + st.TCP.Truncated + st.TCP.BadHeader + st.TCP.BadChecksum + st.TCP.NotUnicast
 }
 
 // ipPacket builds an IPv4 packet around a transport part.
@@ -136,6 +137,16 @@ func udpPacket(src, dst netip.AddrPort, payload []byte) []byte {
 	h := wire.UDPFields{SrcPort: src.Port(), DstPort: dst.Port()}
 	h.Encode(u, src.Addr(), dst.Addr())
 	return ipPacket(wire.ProtoUDP, src.Addr(), dst.Addr(), u)
+}
+
+// tcpPacket builds an IPv4 packet around a TCP segment with a valid
+// checksum.
+func tcpPacket(src, dst netip.AddrPort, flags wire.TCPFlags, payload []byte) []byte {
+	h := wire.TCPFields{SrcPort: src.Port(), DstPort: dst.Port(), Seq: 1000, Flags: flags, Window: 65535}
+	t := make([]byte, h.HeaderLen()+len(payload))
+	copy(t[h.HeaderLen():], payload)
+	h.Encode(t, src.Addr(), dst.Addr())
+	return ipPacket(wire.ProtoTCP, src.Addr(), dst.Addr(), t)
 }
 
 func icmpPacket(src, dst netip.Addr, typ wire.ICMPv4Type, code uint8, rest uint32, body []byte) []byte {

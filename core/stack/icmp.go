@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/microtcp/microtcp/core/ipv4"
+	"github.com/microtcp/microtcp/core/tcp"
 	"github.com/microtcp/microtcp/core/wire"
 )
 
@@ -47,14 +48,25 @@ func (s *Stack) inputICMP(ip wire.IPv4, broadcast bool) {
 		case wire.ICMPCodePortUnreachable:
 			// RFC 1122 §4.1.3.3: pass it up; Linux maps it to ECONNREFUSED.
 			s.socketError(m, syscall.ECONNREFUSED)
+			// RFC 1122 4.2.3.9: a hard error for TCP.
+			s.tcpICMPError(m, tcp.ICMPPortUnreachable)
+		case wire.ICMPCodeProtoUnreachable:
+			s.socketError(m, syscall.EHOSTUNREACH)
+			s.tcpICMPError(m, tcp.ICMPPortUnreachable)
 		case wire.ICMPCodeFragmentationNeeded:
-			// We send UDP with DF clear, so this can only be stale or forged.
+			// We send UDP with DF clear, so for UDP this can only be stale
+			// or forged; TCP sets DF (RFC 1191).
+			s.tcpICMPError(m, tcp.ICMPFragmentationNeeded)
 		default:
 			s.socketError(m, syscall.EHOSTUNREACH)
+			// RFC 1122 4.2.3.9: net and host unreachable are soft errors.
+			s.tcpICMPError(m, tcp.ICMPHostUnreachable)
 		}
 	case wire.ICMPTimeExceeded:
 		s.stats.ICMP.InTimeExcds++
 		s.socketError(m, syscall.EHOSTUNREACH)
+		// RFC 1122 4.2.3.9: time exceeded is a soft error too.
+		s.tcpICMPError(m, tcp.ICMPHostUnreachable)
 	default:
 		s.stats.ICMP.InOther++
 	}

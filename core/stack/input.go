@@ -23,7 +23,7 @@ func (s *Stack) Input(now time.Time, frame []byte) {
 	} else {
 		s.inputEthernet(frame)
 	}
-	s.drainLoop()
+	s.finish()
 }
 
 func (s *Stack) inputEthernet(frame []byte) {
@@ -116,8 +116,7 @@ func (s *Stack) inputIPv4(b []byte, linkBroadcast, fromLoop bool) {
 	case wire.ProtoUDP:
 		s.inputUDP(ip, linkBroadcast)
 	case wire.ProtoTCP:
-		// No TCP engine yet: counted, dropped, no RST.
-		s.stats.IPv4.NoHandler++
+		s.inputTCP(ip, linkBroadcast)
 	default:
 		s.stats.IPv4.UnknownProtocol++
 		// RFC 1122 §3.2.2.1: a host should send protocol unreachable.

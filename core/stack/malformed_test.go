@@ -61,7 +61,11 @@ func inputCases() []inputCase {
 		{"IPv4 source is us", toA(udpPacket(netip.AddrPortFrom(addrA, 1), us, nil)), func(s Stats) uint64 { return s.IPv4.BadSource }},
 		{"IPv4 for another host", toA(udpPacket(remote, netip.MustParseAddrPort("192.0.2.3:9000"), nil)), func(s Stats) uint64 { return s.IPv4.NotForUs }},
 		{"unknown protocol", toA(ipPacket(99, addrB, addrA, []byte("?"))), func(s Stats) uint64 { return s.IPv4.UnknownProtocol }},
-		{"TCP", toA(ipPacket(wire.ProtoTCP, addrB, addrA, make([]byte, 20))), func(s Stats) uint64 { return s.IPv4.NoHandler }},
+		{"TCP data offset 0", toA(ipPacket(wire.ProtoTCP, addrB, addrA, make([]byte, 20))), func(s Stats) uint64 { return s.TCP.BadHeader }},
+		{"TCP 10 bytes", toA(ipPacket(wire.ProtoTCP, addrB, addrA, make([]byte, 10))), func(s Stats) uint64 { return s.TCP.Truncated }},
+		{"TCP bad checksum", toA(edit(tcpPacket(remote, us, wire.FlagSYN, nil), func(ip []byte) { ip[wire.IPv4HeaderLen+16] ^= 0xff })), func(s Stats) uint64 { return s.TCP.BadChecksum }},
+		{"TCP to broadcast", toA(tcpPacket(remote, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.255"), us.Port()), wire.FlagSYN, nil)), func(s Stats) uint64 { return s.TCP.NotUnicast }},
+		{"TCP SYN to closed port", toA(tcpPacket(remote, us, wire.FlagSYN, nil)), func(s Stats) uint64 { return s.TCP.Delivered }},
 		{"first fragment", toA(edit(udpPacket(remote, us, make([]byte, 16)), func(ip []byte) { ip[6] = 0x20 })), func(s Stats) uint64 { return s.IPv4.FragmentsHeld }},
 		{"fragment not a multiple of 8", toA(edit(udpPacket(remote, us, make([]byte, 3)), func(ip []byte) { ip[6] = 0x20 })), func(s Stats) uint64 { return s.IPv4.ReassemblyFails }},
 		{"ICMP 4 bytes", toA(ipPacket(wire.ProtoICMP, addrB, addrA, make([]byte, 4))), func(s Stats) uint64 { return s.ICMP.Truncated }},
@@ -149,6 +153,10 @@ func FuzzStackInput(f *testing.F) {
 		f.Add(tc.frame, false)
 	}
 	f.Add(udpPacket(netip.AddrPortFrom(addrB, 1), netip.AddrPortFrom(addrA, 9000), []byte("x")), true)
+	syn := tcpPacket(netip.AddrPortFrom(addrB, 4000), netip.AddrPortFrom(addrA, 80), wire.FlagSYN, nil)
+	f.Add(syn, true)
+	f.Add(ethFrame(macB, macA, wire.EtherTypeIPv4, syn), false)
+	f.Add(ethFrame(macB, macA, wire.EtherTypeIPv4, tcpPacket(netip.AddrPortFrom(addrB, 4000), netip.AddrPortFrom(addrA, 80), wire.FlagACK|wire.FlagPSH, []byte("GET / HTTP/1.1\r\n"))), false)
 	f.Fuzz(func(t *testing.T, frame []byte, linkIP bool) {
 		c := config(macA, addrA)
 		if linkIP {
@@ -160,6 +168,9 @@ func FuzzStackInput(f *testing.F) {
 		}
 		u, err := s.OpenUDP(netip.MustParseAddrPort("0.0.0.0:9000"))
 		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), 0); err != nil {
 			t.Fatal(err)
 		}
 		s.Input(epoch, frame)

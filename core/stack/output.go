@@ -224,6 +224,9 @@ func (o *arpOutput) SendIP(packet []byte, dst wire.MAC) {
 
 func (o *arpOutput) Unreachable(ip netip.Addr, dropped int) {
 	(*Stack)(o).markFailed(ip)
+	// TCP hears of it in finish, outside whatever engine call may be
+	// running now (the engine is not re-entrant).
+	o.unreachable = append(o.unreachable, ip)
 	(*Stack)(o).complete(ip, fmt.Errorf("stack: %v did not answer ARP: %w", ip, syscall.EHOSTUNREACH))
 }
 

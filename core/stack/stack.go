@@ -11,6 +11,7 @@ import (
 
 	"github.com/microtcp/microtcp/core/arp"
 	"github.com/microtcp/microtcp/core/ipv4"
+	"github.com/microtcp/microtcp/core/tcp"
 	"github.com/microtcp/microtcp/core/udp"
 	"github.com/microtcp/microtcp/core/wire"
 )
@@ -29,6 +30,7 @@ type Stack struct {
 	reasm  *ipv4.Reassembler
 	icmpRL *ipv4.RateLimiter
 	udp    *udp.Table
+	tcp    *tcp.Endpoints
 
 	udpOwners map[*udp.Socket]*UDPSocket
 	echo      map[uint16]*EchoSocket
@@ -39,6 +41,9 @@ type Stack struct {
 	waiters map[netip.Addr][]*sendState
 	// failed holds next hops whose resolution failed, with when.
 	failed map[netip.Addr]time.Time
+	// unreachable holds next hops ARP gave up on since the last finish,
+	// for TCP connections still opening through them.
+	unreachable []netip.Addr
 
 	ipID    uint16    // RFC 6864: unique per (src, dst, protocol) while in flight; a counter suffices
 	out     [][]byte  // frames for TakeFrames
@@ -74,6 +79,10 @@ func New(cfg Config, now time.Time) (*Stack, error) {
 		now:       now,
 	}
 	s.expired = s.reassemblyExpired
+	s.tcp, err = tcp.New(cfg.TCP)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
+	}
 	if cfg.LinkType == LinkEthernet {
 		s.linkHdr = wire.EthernetHeaderLen
 		s.arp, err = arp.New(cfg.ARP)
@@ -92,7 +101,7 @@ func (s *Stack) Addr() netip.Addr { return s.addr }
 func (s *Stack) Config() Config { return s.cfg }
 
 // Poll runs the timers that are due: ARP retries and expiry, reassembly
-// timeouts.
+// timeouts, TCP timers.
 func (s *Stack) Poll(now time.Time) {
 	if s.closed {
 		return
@@ -102,7 +111,8 @@ func (s *Stack) Poll(now time.Time) {
 		s.arp.Poll(now, s.arpOut())
 	}
 	s.reasm.Poll(now, s.expired)
-	s.drainLoop()
+	s.tcp.Poll(now, s.tcpOut())
+	s.finish()
 }
 
 // NextDeadline returns when Poll should next run; zero means no timer is
@@ -111,7 +121,7 @@ func (s *Stack) NextDeadline() time.Time {
 	if s.closed {
 		return time.Time{}
 	}
-	d := s.reasm.NextDeadline()
+	d := earliest(s.reasm.NextDeadline(), s.tcp.NextDeadline())
 	if s.arp != nil {
 		d = earliest(d, s.arp.NextDeadline())
 	}
@@ -142,16 +152,19 @@ func (s *Stack) Stats() Stats {
 		st.ARP.Cache = s.arp.Stats()
 	}
 	st.IPv4.Reassembly = s.reasm.Stats()
+	st.TCP.Stats = s.tcp.Stats()
 	return st
 }
 
 // Close closes every socket (their wakers fire; later calls on them return
-// net.ErrClosed). Input and Poll become no-ops; frames already queued can
-// still be taken.
+// net.ErrClosed), closes every TCP listener and aborts every TCP connection
+// with a RST, queued like any frame. Input and Poll become no-ops; frames
+// already queued can still be taken.
 func (s *Stack) Close() {
 	if s.closed {
 		return
 	}
+	s.tcp.Shutdown(s.now, s.tcpOut())
 	for _, sock := range s.udp.Sockets(nil) {
 		if u := s.udpOwners[sock]; u != nil {
 			u.Close()
@@ -162,6 +175,7 @@ func (s *Stack) Close() {
 	}
 	s.closed = true
 	s.loop = nil
+	s.unreachable = nil
 	clear(s.waiters)
 }
 

@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/microtcp/microtcp/core/arp"
 	"github.com/microtcp/microtcp/core/ipv4"
+	"github.com/microtcp/microtcp/core/tcp"
 )
 
 // Stats counts what a Stack did, grouped per protocol like `netstat -s`.
@@ -52,7 +53,6 @@ type IPv4Stats struct {
 	FragmentsHeld   uint64 // terminal: fragment stored, datagram not yet complete
 	ReassemblyFails uint64 // terminal: fragment refused (overlap, too big, too many, malformed)
 	UnknownProtocol uint64 // terminal: no such transport protocol (InUnknownProtos)
-	NoHandler       uint64 // terminal: a protocol we know but have no engine for yet (TCP)
 
 	FragmentsOut  uint64 // fragments created (FragCreates)
 	FragmentFails uint64 // datagrams we could not fragment
@@ -96,5 +96,17 @@ type UDPStats struct {
 	OutDatagrams uint64 // datagrams sent or queued behind ARP
 }
 
-// TCPStats is empty until the TCP engine is plugged in.
-type TCPStats struct{}
+// TCPStats counts TCP segments: the engine's own counters (segments,
+// resets, retransmissions…) plus what the stack dropped before the engine
+// saw it.
+type TCPStats struct {
+	tcp.Stats
+
+	Delivered   uint64 // terminal: handed to the engine (header and checksum good)
+	Truncated   uint64 // terminal: shorter than its header
+	BadHeader   uint64 // terminal: data offset or options malformed (InErrs)
+	BadChecksum uint64 // terminal: checksum does not verify (InCsumErrors)
+	NotUnicast  uint64 // terminal: sent to a broadcast address (RFC 1122 4.2.3.10)
+
+	OutNoRoute uint64 // segments the engine sent that had no route (retransmission retries)
+}

@@ -146,7 +146,7 @@ func (u *UDPSocket) SendTo(now time.Time, payload []byte, dst netip.AddrPort) er
 	if err != nil {
 		return err
 	}
-	s.drainLoop()
+	s.finish()
 	if queued {
 		s.wait(&u.send, rt.nextHop)
 		return ErrResolving

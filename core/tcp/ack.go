@@ -130,6 +130,9 @@ func (c *Conn) newAck(now time.Time, s *segment, out Output) {
 		d = min(d, c.sndBuf.Len())
 		c.sndBuf.Discard(d)
 		c.sndBufSeq = c.sndBufSeq.Add(uint32(d))
+		if c.sndBuf.Len() == 0 {
+			c.sndBuf.release() // all acknowledged: an idle sender holds no memory
+		}
 		c.wake(false, true)
 	}
 	c.retries = 0

@@ -19,6 +19,17 @@ type Config struct {
 	MaxReceiveBuffer int // largest receive buffer, sets the window scale [4 MiB]
 	MaxOutOfOrder    int // out-of-order ranges kept per connection [16]
 
+	// MemoryBudget bounds the send and receive buffer storage of all the
+	// connections of one Endpoints together, in bytes [64 MiB]. Storage
+	// is taken as data arrives or is written and given back as it is read
+	// or acknowledged. When the budget is short, receive auto-tuning stops
+	// growing, the window offered shrinks to what can be stored, Write
+	// accepts nothing (the connection is not writable) until memory is
+	// returned, and a new connection that could not get 4 segments of
+	// buffer each way is refused: Connect fails with ENOBUFS, a SYN is
+	// dropped.
+	MemoryBudget int
+
 	MSL             time.Duration // maximum segment lifetime; TIME-WAIT lasts 2*MSL [30s]
 	FinWait2Timeout time.Duration // how long a closed connection waits in FIN-WAIT-2 [60s]
 
@@ -61,6 +72,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.ReceiveBuffer, 256<<10)
 	def(&c.MaxReceiveBuffer, 4<<20)
 	def(&c.MaxOutOfOrder, 16)
+	def(&c.MemoryBudget, 64<<20)
 	def(&c.SynRetries, 6)
 	def(&c.Retries, 15)
 	def(&c.MaxSynBacklog, 256)

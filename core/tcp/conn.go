@@ -87,6 +87,7 @@ type Conn struct {
 	keepAt             time.Time // keepalive timer
 
 	noDelay    bool
+	budgetWait bool // the writer waits for the memory budget
 	userClosed bool // Close was called: nothing more will be read
 	err        error
 	softErr    error // ICMP soft error, reported on timeout (RFC 1122 4.2.3.9)
@@ -104,8 +105,8 @@ func (e *Endpoints) newConn(now time.Time, local, remote netip.AddrPort) *Conn {
 		e:         e,
 		local:     local,
 		remote:    remote,
-		sndBuf:    newRing(e.cfg.SendBuffer),
-		rcvBuf:    newRing(e.cfg.ReceiveBuffer),
+		sndBuf:    newBudgetRing(e.cfg.SendBuffer, e.budget, sendKeep(e.budget.limit)),
+		rcvBuf:    newBudgetRing(e.cfg.ReceiveBuffer, e.budget, 0),
 		ooo:       oooRanges{max: e.cfg.MaxOutOfOrder},
 		mss:       536, // RFC 9293 §3.7.1 default until the peer says
 		rcvMSS:    536,
@@ -159,7 +160,14 @@ func (c *Conn) Writable() bool {
 	case c.state == StateSynSent || c.state == StateSynReceived:
 		return false
 	}
-	return c.sndBuf.Free() > 0
+	if c.sndBuf.Free() == 0 {
+		return false
+	}
+	if c.sndBuf.canAppend() {
+		return true
+	}
+	c.e.budget.starve(c) // not writable until storage is given back
+	return false
 }
 
 // Read copies received bytes into p (RFC 9293 §3.10.3 RECEIVE). It returns
@@ -201,6 +209,11 @@ func (c *Conn) Write(now time.Time, p []byte, out Output) (int, error) {
 		return 0, fmt.Errorf("tcp: write on closed connection: %w", net.ErrClosed)
 	}
 	n := c.sndBuf.Append(p)
+	if n < min(len(p), c.sndBuf.Free()+n) {
+		// The buffer has room but the memory budget does not: the writer
+		// waits until storage is given back, as for a full buffer.
+		c.e.budget.starve(c)
+	}
 	if c.state.synchronized() {
 		c.output(now, out)
 	}
@@ -251,12 +264,14 @@ func (c *Conn) Close(now time.Time, out Output) error {
 	if c.rcvBuf.Len() > 0 || (!c.ooo.empty() && c.state.synchronized()) {
 		c.Abort(now, out)
 		c.userClosed = true
+		c.rcvBuf.release() // unread, and now unreadable
 		return nil
 	}
 	if c.state == StateClosed {
 		// Already reset, refused or timed out: Err says why; closing is
 		// then only bookkeeping.
 		c.userClosed = true
+		c.rcvBuf.release()
 		return nil
 	}
 	err := c.CloseWrite(now, out)
@@ -294,7 +309,8 @@ func (c *Conn) terminate(err error) {
 		c.err = err
 	}
 	c.state = StateClosed
-	c.sndBuf.buf = nil
+	c.sndBuf.release()
+	c.ooo.reset()
 	c.releaseRcvBuf()
 	c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.keepAt, c.tlpAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	c.e.remove(c)
@@ -336,10 +352,11 @@ func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration
 	c.e.schedule(c)
 }
 
-// releaseRcvBuf frees the receive ring once nothing more can arrive and
-// everything was read, so closed and TIME-WAIT connections hold no buffers.
+// releaseRcvBuf gives the receive ring's storage back once everything
+// was read and no out-of-order data waits in it, so idle, closed and
+// TIME-WAIT connections hold no buffers. Unread bytes stay readable.
 func (c *Conn) releaseRcvBuf() {
-	if c.rcvBuf.Len() == 0 && (c.finReceived || c.state == StateClosed) {
-		c.rcvBuf.buf = nil
+	if c.rcvBuf.Len() == 0 && c.ooo.empty() {
+		c.rcvBuf.release()
 	}
 }

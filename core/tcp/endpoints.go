@@ -36,6 +36,12 @@ type Stats struct {
 	TailLossProbes                      uint64
 	LostRetransmits                     uint64 // resends found lost in SACK recovery
 	ConnectionsOpened                   uint64
+
+	// The memory budget (Config.MemoryBudget): bytes of buffer storage
+	// held now and at most, and allocations or connections refused for
+	// lack of it.
+	BudgetInUse, BudgetPeak uint64
+	BudgetDenied            uint64
 }
 
 // Endpoints is the whole TCP layer of one host: the demultiplexing table,
@@ -54,7 +60,8 @@ type Endpoints struct {
 	challengeCount int
 	nextPort       uint32
 
-	stats Stats
+	stats  Stats
+	budget *budget
 
 	issHook func() wire.Seq // tests: choose the ISS (e.g. near 2^32)
 }
@@ -70,11 +77,17 @@ func New(cfg Config) (*Endpoints, error) {
 		conns:     make(map[fourTuple]*Conn),
 		listeners: make(map[netip.AddrPort]*Listener),
 		scratch:   make([]byte, cfg.MSS),
+		budget:    &budget{limit: cfg.MemoryBudget},
 	}, nil
 }
 
 // Stats returns the counters.
-func (e *Endpoints) Stats() Stats { return e.stats }
+func (e *Endpoints) Stats() Stats {
+	s := e.stats
+	s.BudgetInUse, s.BudgetPeak = uint64(e.budget.inUse), uint64(e.budget.peak)
+	s.BudgetDenied = e.budget.denied
+	return s
+}
 
 // NextDeadline is when Poll must next run; zero means no timer is pending.
 func (e *Endpoints) NextDeadline() time.Time { return e.timers.min() }
@@ -185,6 +198,10 @@ func (e *Endpoints) Connect(now time.Time, local, remote netip.AddrPort, out Out
 		local = netip.AddrPortFrom(local.Addr(), p)
 	} else if e.portInUse(local, remote) {
 		return nil, fmt.Errorf("tcp: connect %v to %v: %w", local, remote, syscall.EADDRINUSE)
+	}
+	if !e.admit() {
+		return nil, fmt.Errorf("tcp: connect to %v: memory budget exhausted (%d of %d bytes in use): %w",
+			remote, e.budget.inUse, e.budget.limit, syscall.ENOBUFS)
 	}
 	c := e.newConn(now, local, remote)
 	c.state = StateSynSent

@@ -329,7 +329,7 @@ func (c *Conn) enterTimeWait(now time.Time) {
 	c.state = StateTimeWait
 	c.closeAt = now.Add(2 * c.e.cfg.MSL)
 	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.sndBuf.buf = nil
+	c.sndBuf.release()
 	c.ooo.reset()
 	c.releaseRcvBuf()
 	c.wake(true, true)

@@ -76,7 +76,7 @@ func (l *Listener) input(now time.Time, local, remote netip.AddrPort, s *segment
 		// An incoming RST in LISTEN is ignored.
 		return
 	case s.flags.Has(wire.FlagACK) && !s.flags.Has(wire.FlagSYN):
-		if len(l.acceptQ) < l.backlog {
+		if len(l.acceptQ) < l.backlog && e.admit() {
 			if c := l.cookieConn(now, local, remote, s); c != nil {
 				e.conns[fourTuple{local, remote}] = c
 				e.stats.ConnectionsOpened++
@@ -121,6 +121,11 @@ func (l *Listener) input(now time.Time, local, remote netip.AddrPort, s *segment
 		}
 		// RFC 4987 §3.6: answer without keeping state.
 		l.sendCookie(now, local, remote, s, out)
+		return
+	}
+	if !e.admit() {
+		// No memory for its buffers: drop the SYN, the peer retries.
+		e.stats.Dropped++
 		return
 	}
 	c := e.newConn(now, local, remote)

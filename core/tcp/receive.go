@@ -34,9 +34,16 @@ func (c *Conn) receive(now time.Time, s *segment) (ackNow bool) {
 	}
 	if len(p) > 0 {
 		c.rcvMSS = max(c.rcvMSS, len(p))
+		if k := c.rcvBuf.writeAt(c.rcvBuf.Len()+off, p); k < len(p) {
+			// The memory budget gave less storage than the window offered:
+			// keep what fits, the sender retransmits the rest, as after a
+			// loss (the window never shrinks, RFC 9293 §3.8.6.2.2).
+			p, fin, ackNow = p[:k], false, true
+		}
+	}
+	if len(p) > 0 {
 		end := seq.Add(uint32(len(p)))
 		if off == 0 {
-			c.rcvBuf.writeAt(c.rcvBuf.Len(), p)
 			c.rcvBuf.extend(len(p))
 			c.rcvNxt = end
 			c.unackedBytes += len(p)
@@ -66,7 +73,6 @@ func (c *Conn) receive(now time.Time, s *segment) (ackNow bool) {
 			// acknowledge at once so the sender sees duplicate ACKs (RFC
 			// 5681 §4.2) with a SACK block (RFC 2018 §4).
 			if c.ooo.add(seq, end) {
-				c.rcvBuf.writeAt(c.rcvBuf.Len()+off, p)
 				c.sackRecv.Add(wire.SACKBlock{Left: seq, Right: end})
 			}
 			ackNow = true
@@ -157,8 +163,11 @@ func (c *Conn) maxEdge() wire.Seq {
 	return c.rcvNxt.Add(min(free, 0xffff<<c.rcvShift))
 }
 
-// rcvSpace is the free receive buffer we may advertise.
-func (c *Conn) rcvSpace() int { return c.rcvBuf.Free() }
+// rcvSpace is the free receive buffer we may advertise: no more than the
+// storage we hold or the memory budget could still give.
+func (c *Conn) rcvSpace() int {
+	return max(min(c.rcvBuf.Free(), c.rcvBuf.stored()-c.rcvBuf.Len()+c.e.budget.avail()), 0)
+}
 
 // autoTune grows the receive buffer, up to MaxReceiveBuffer, when the
 // application reads about as much per round trip as the buffer holds, so
@@ -180,8 +189,10 @@ func (c *Conn) autoTune(now time.Time, n int) {
 	}
 	// Room for two round trips of what the application consumed, so the
 	// sender can keep growing its window during slow start.
-	if want := 4 * c.tuneCopied; want > c.rcvBuf.size {
-		c.rcvBuf.grow(min(want, limit))
+	// Only while the memory budget could fill the larger window: under
+	// memory pressure the window stays where it is.
+	if want := min(4*c.tuneCopied, limit); want > c.rcvBuf.size && c.e.budget.avail() >= want-c.rcvBuf.stored() {
+		c.rcvBuf.grow(want)
 	}
 	c.tuneStart, c.tuneCopied = now, 0
 }

@@ -1,0 +1,88 @@
+package tcp
+
+// budget is the memory budget of one Endpoints: every byte of send and
+// receive buffer storage is drawn from it and returned to it (issue #3,
+// "Resources"). Storage is allocated on demand, so the budget bounds what
+// connections hold, not what they could hold.
+type budget struct {
+	limit, inUse, peak int
+	denied             uint64
+
+	// starved are connections whose writer found the send buffer unable
+	// to grow; they are woken when storage is returned.
+	starved []*Conn
+}
+
+// avail is what may still be allocated; a nil budget is unlimited.
+func (b *budget) avail() int {
+	if b == nil {
+		return 1 << 40
+	}
+	return b.limit - b.inUse
+}
+
+// take allocates up to want bytes, leaving keep bytes free for others, and
+// returns what it granted: 0 when nothing is left.
+func (b *budget) take(want, keep int) int {
+	if b == nil {
+		return want
+	}
+	n := min(want, b.avail()-keep)
+	if n <= 0 {
+		b.denied++
+		return 0
+	}
+	b.inUse += n
+	b.peak = max(b.peak, b.inUse)
+	return n
+}
+
+// give returns n bytes and wakes the writers that waited for memory.
+func (b *budget) give(n int) {
+	if b == nil || n <= 0 {
+		return
+	}
+	b.inUse -= n
+	if len(b.starved) == 0 {
+		return
+	}
+	starved := b.starved
+	b.starved = nil
+	for i, c := range starved {
+		starved[i] = nil
+		c.budgetWait = false
+		c.wake(false, true)
+	}
+}
+
+// starve records that c's writer waits for memory.
+func (b *budget) starve(c *Conn) {
+	if b == nil || c.budgetWait {
+		return
+	}
+	c.budgetWait = true
+	b.starved = append(b.starved, c)
+}
+
+// sendKeep is the part of the budget send buffers may not take. Receive
+// storage must stay available: two hosts whose budgets were filled by
+// unacknowledged send data could otherwise never accept each other's
+// segments, and so never acknowledge and free anything (the guarantee
+// Linux's tcp_rmem minimum gives).
+func sendKeep(limit int) int { return limit / 4 }
+
+// minConnBuffer is the storage a new connection must be able to get in
+// each direction: four segments, or the whole buffer if smaller.
+func (e *Endpoints) minConnBuffer() int {
+	return min(4*e.cfg.MSS, e.cfg.SendBuffer) + min(4*e.cfg.MSS, e.cfg.ReceiveBuffer)
+}
+
+// admit reports whether the budget leaves room for one more connection,
+// and counts a denial when it does not.
+func (e *Endpoints) admit() bool {
+	if e.budget.avail() >= e.minConnBuffer() {
+		return true
+	}
+	e.budget.denied++
+	return false
+}

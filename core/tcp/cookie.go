@@ -94,27 +94,33 @@ func (l *Listener) sendCookie(now time.Time, local, remote netip.AddrPort, s *se
 	out.SendTCP(local, remote, f, nil)
 }
 
+// cookieValid reports whether the ACK s carries a cookie this listener
+// issued to remote within the cookie lifetime.
+func (l *Listener) cookieValid(now time.Time, local, remote netip.AddrPort, s *segment) bool {
+	if !now.Before(l.cookieUntil) {
+		return false // no cookie sent recently: nothing to validate
+	}
+	cookie := uint32(s.ack) - 1
+	irs := s.seq.Add(^uint32(0))
+	t := cookieCounter(now)
+	for age := uint32(0); age < cookieMaxAge; age++ {
+		if (t-age)%32 == cookie>>27 && cookieMAC(&l.e.cfg.Secret, local, remote, t-age, irs) == cookie&cookieMACMask {
+			return true
+		}
+	}
+	return false
+}
+
 // cookieConn rebuilds a connection from the ACK of a cookie SYN,ACK, or
 // returns nil if the ACK does not carry a valid cookie.
 func (l *Listener) cookieConn(now time.Time, local, remote netip.AddrPort, s *segment) *Conn {
 	e := l.e
 	cfg := &e.cfg
-	if !now.Before(l.cookieUntil) {
-		return nil // no cookie sent recently: nothing to validate
+	if !l.cookieValid(now, local, remote, s) {
+		return nil
 	}
 	cookie := uint32(s.ack) - 1
 	irs := s.seq.Add(^uint32(0))
-	t := cookieCounter(now)
-	valid := false
-	for age := uint32(0); age < cookieMaxAge; age++ {
-		if (t-age)%32 == cookie>>27 && cookieMAC(&cfg.Secret, local, remote, t-age, irs) == cookie&cookieMACMask {
-			valid = true
-			break
-		}
-	}
-	if !valid {
-		return nil
-	}
 	// Rebuild the options of the SYN the cookie answered.
 	syn := segment{opts: wire.TCPOptions{MSS: cookieMSS[cookie>>24&7]}}
 	if s.opts.HasTimestamps && s.opts.TSEcr&tsCookieMark != 0 && !cfg.NoTimestamps {

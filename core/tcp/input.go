@@ -87,6 +87,16 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 		// If SND.UNA < SEG.ACK =< SND.NXT, enter ESTABLISHED; otherwise
 		// send <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.4).
 		if !(c.sndUna.LessThan(s.ack) && s.ack.LessThanEq(c.sndMax)) {
+			if l := c.listener; c.passive && l != nil && !l.closed && l.cookieValid(now, c.local, c.remote, s) {
+				// RFC 4987 §3.6: the peer completed a cookie SYN,ACK sent
+				// before this half-open connection existed (its SYN was
+				// retransmitted after the SYN queue drained). The peer is
+				// ESTABLISHED on the cookie's ISS, so the cookie wins.
+				local, remote := c.local, c.remote
+				c.terminate(nil)
+				l.input(now, local, remote, s, out)
+				return
+			}
 			c.e.resetFor(c.local, c.remote, s, out)
 			return
 		}

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"golang.org/x/net/nettest"
 
 	"github.com/microtcp/microtcp"
+	"github.com/microtcp/microtcp/internal/netnstest"
 	"github.com/microtcp/microtcp/tap"
 )
 
@@ -71,8 +71,12 @@ type interopEnv struct {
 // when the test ends. It skips unless it runs as root and bins are present.
 func newInteropEnv(t *testing.T, mode tap.Mode, bins ...string) *interopEnv {
 	t.Helper()
-	netnsRequire(t, bins...)
-	ns := netnsCreate(t)
+	netnstest.RequireNetAdmin(t, bins...)
+	ns := netnstest.New(t, "mtcp-interop-")
+	netnstest.SetLoopbackUp(t, ns)
+	// The stack speaks IPv4 only: the kernel's IPv6 chatter on the device
+	// would be dropped as noise.
+	netnstest.DisableIPv6(t, ns)
 	dev := netnsOpenDevice(t, ns, tap.Config{Mode: mode, HostAddr: netip.PrefixFrom(interopHostAddr, 24)})
 	lt := microtcp.LinkEthernet
 	if mode == tap.TUN {
@@ -84,7 +88,7 @@ func newInteropEnv(t *testing.T, mode tap.Mode, bins ...string) *interopEnv {
 		t.Fatalf("NewStack on %s: %v", dev.Name(), err)
 	}
 	t.Logf("namespace %s: kernel %v on %s (%v), microtcp %v", ns, interopHostAddr, dev.Name(), mode, interopStackAddr)
-	// Registered after netnsCreate, so it runs before the namespace goes.
+	// Registered after netnstest.New, so it runs before the namespace goes.
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 			t.Errorf("closing the stack: %v", err)
@@ -123,6 +127,22 @@ func interopCheckWellFormed(t testing.TB, st microtcp.Stats) {
 	}
 }
 
+// netnsOpenDevice opens a TAP or TUN device inside ns. The caller owns it
+// (a Stack built on it closes it).
+func netnsOpenDevice(t testing.TB, ns string, cfg tap.Config) *tap.Device {
+	t.Helper()
+	var d *tap.Device
+	err := netnstest.Run(ns, func() error {
+		var err error
+		d, err = tap.Open(cfg)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("tap.Open(%+v) in %s: %v", cfg, ns, err)
+	}
+	return d
+}
+
 // interopSkipNoTCP skips when the public API does not offer TCP yet.
 func interopSkipNoTCP(t testing.TB, err error) {
 	t.Helper()
@@ -134,7 +154,7 @@ func interopSkipNoTCP(t testing.TB, err error) {
 // kernelRun runs fn on a thread inside the namespace: sockets fn opens are
 // the kernel's, in the namespace, for life.
 func (e *interopEnv) kernelRun(fn func() error) error {
-	return netnsRun(e.ns, fn)
+	return netnstest.Run(e.ns, fn)
 }
 
 // requireTCP skips the test while the public API has no TCP.
@@ -297,7 +317,7 @@ func interopHashReader(r io.Reader) (int64, [sha256.Size]byte, error) {
 // namespace. -q ignores ~/.curlrc and --noproxy keeps any proxy setting of
 // the environment out of it.
 func (e *interopEnv) curl(ctx context.Context, url, file string) error {
-	cmd := netnsCommand(ctx, e.ns, "curl", "-q", "--silent", "--show-error", "--fail",
+	cmd := netnstest.Command(ctx, e.ns, "curl", "-q", "--silent", "--show-error", "--fail",
 		"--noproxy", "*", "--max-time", "120", "--output", file, url)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("curl %s: %w: %s", url, err, bytes.TrimSpace(out))
@@ -342,7 +362,7 @@ func interopWriteBlob(t testing.TB, dir string, size int64, seed uint64) string 
 // the server read size bytes hashing to the blob's sum.
 func (e *interopEnv) curlUpload(ctx context.Context, base, file string, size int64, seed uint64) error {
 	url := base + "/sha256"
-	cmd := netnsCommand(ctx, e.ns, "curl", "-q", "--silent", "--show-error", "--fail",
+	cmd := netnstest.Command(ctx, e.ns, "curl", "-q", "--silent", "--show-error", "--fail",
 		"--noproxy", "*", "--max-time", "120", "--header", "Content-Type: application/octet-stream",
 		"--data-binary", "@"+file, url)
 	var stderr bytes.Buffer
@@ -401,7 +421,7 @@ func TestInteropPing(t *testing.T) {
 			defer cancel()
 
 			before := e.stack.Stats().ICMP.InEchoRequests
-			out, err := netnsCommand(ctx, e.ns, "ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", interopStackAddr.String()).CombinedOutput()
+			out, err := netnstest.Command(ctx, e.ns, "ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", interopStackAddr.String()).CombinedOutput()
 			if err != nil {
 				t.Fatalf("kernel pings microtcp: %v\n%s", err, out)
 			}
@@ -605,9 +625,7 @@ func TestInteropHTTPClient(t *testing.T) {
 	})
 
 	t.Run("python-server", func(t *testing.T) {
-		if _, err := exec.LookPath("python3"); err != nil {
-			t.Skipf("skipping: python3 is not installed: %v", err)
-		}
+		netnstest.RequireCommand(t, "python3")
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		dir := t.TempDir()
@@ -681,7 +699,7 @@ func (e *interopEnv) pythonHTTP(t testing.TB, dir string) string {
 	url := "http://" + ln.Addr().String()
 	ln.Close() // f keeps the socket listening
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := netnsCommand(ctx, e.ns, "python3", "-c", interopPythonServer, dir)
+	cmd := netnstest.Command(ctx, e.ns, "python3", "-c", interopPythonServer, dir)
 	cmd.ExtraFiles = []*os.File{f}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -863,7 +881,7 @@ var interopCounterRE = regexp.MustCompile(`counter packets (\d+)`)
 // chains.
 func (e *interopEnv) nftDropped(t testing.TB) (in, out uint64) {
 	t.Helper()
-	listing, err := netnsCommand(t.Context(), e.ns, "nft", "list", "table", "inet", "mtcp_interop_loss").CombinedOutput()
+	listing, err := netnstest.Command(t.Context(), e.ns, "nft", "list", "table", "inet", "mtcp_interop_loss").CombinedOutput()
 	if err != nil {
 		t.Fatalf("nft list: %v: %s", err, listing)
 	}
@@ -923,10 +941,10 @@ func TestInteropLossy(t *testing.T) {
 	// Netfilter's output hook sees the kernel's TCP before segmentation
 	// offload splits it: one verdict would drop up to 64 KiB at once. One
 	// segment per packet makes the loss 2 % of segments, as on a real path.
-	if out, err := netnsCommand(t.Context(), e.ns, "ip", "link", "set", "dev", e.dev, "gso_max_segs", "1").CombinedOutput(); err != nil {
+	if out, err := netnstest.Command(t.Context(), e.ns, "ip", "link", "set", "dev", e.dev, "gso_max_segs", "1").CombinedOutput(); err != nil {
 		t.Fatalf("turning GSO off on %s: %v: %s", e.dev, err, out)
 	}
-	cmd := netnsCommand(t.Context(), e.ns, "nft", "-f", "-")
+	cmd := netnstest.Command(t.Context(), e.ns, "nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(interopLossRules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("nft -f: %v: %s", err, out)

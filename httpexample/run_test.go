@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/microtcp/microtcp"
+	"github.com/microtcp/microtcp/internal/netnstest"
 )
 
 // running is one run() in the background.
@@ -119,20 +119,9 @@ func sha(b []byte) string {
 // is not installed.
 func curl(t *testing.T, args ...string) []byte {
 	t.Helper()
-	path, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("skipping: curl is not on PATH")
-	}
+	path := netnstest.RequireCommand(t, "curl")
 	args = append([]string{"-sS", "--fail", "--noproxy", "*", "--max-time", "60"}, args...)
-	out, err := exec.Command(path, args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("curl %q: %v: %s", args, err, ee.Stderr)
-		}
-		t.Fatalf("curl %q: %v", args, err)
-	}
-	return out
+	return netnstest.Output(t, exec.Command(path, args...))
 }
 
 func TestRunPage(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/microtcp/microtcp/core/wire"
+	"github.com/microtcp/microtcp/internal/netnstest"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 )
@@ -131,7 +132,7 @@ func pingFromHost(t *testing.T, ns string, dst netip.Addr) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := exec.LookPath("ping"); err == nil {
-		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "ping", "-c1", "-W1", dst.String()).CombinedOutput()
+		out, err := netnstest.Command(ctx, ns, "ping", "-c1", "-W1", dst.String()).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("ping %v in %s: %w\n%s", dst, ns, err, out)
 		}
@@ -139,7 +140,7 @@ func pingFromHost(t *testing.T, ns string, dst netip.Addr) error {
 		return nil
 	}
 	var c *icmp.PacketConn
-	if err := inNetns(t, ns, func() error {
+	if err := netnstest.InNetns(t, ns, func() error {
 		var err error
 		c, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
 		return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/microtcp/microtcp/core/wire"
+	"github.com/microtcp/microtcp/internal/netnstest"
 )
 
 // hostUDP opens a UDP socket in ns connected to the peer's discard port, so
@@ -16,7 +17,7 @@ import (
 func hostUDP(t testing.TB, ns string) *net.UDPConn {
 	t.Helper()
 	var c *net.UDPConn
-	err := inNetns(t, ns, func() error {
+	err := netnstest.InNetns(t, ns, func() error {
 		var err error
 		c, err = net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(testPeer, 9)))
 		return err
@@ -55,7 +56,7 @@ func readUDPTo(t *testing.T, dev *Device, buf []byte) (int, error) {
 // consumed whole and reported with io.ErrShortBuffer, and that the next
 // Read starts at the next packet.
 func TestReadShortBuffer(t *testing.T) {
-	ns := withNetns(t)
+	ns := netnstest.New(t, testNetnsPrefix)
 	dev := openIn(t, ns, Config{Mode: TUN, HostAddr: testHost})
 	host := hostUDP(t, ns)
 	first := bytes.Repeat([]byte{0xa1}, 100)
@@ -95,7 +96,7 @@ func TestReadShortBuffer(t *testing.T) {
 // sends a datagram into the device, Read takes it, and Write returns it to
 // the socket with the addresses and ports swapped.
 func BenchmarkTUNRoundTrip(b *testing.B) {
-	ns := withNetns(b)
+	ns := netnstest.New(b, testNetnsPrefix)
 	dev := openIn(b, ns, Config{Mode: TUN, HostAddr: testHost})
 	host := hostUDP(b, ns)
 	payload := make([]byte, 1024)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/microtcp/microtcp/core/wire"
+	"github.com/microtcp/microtcp/internal/netnstest"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,11 +22,30 @@ var (
 	testMAC  = wire.MAC{0x02, 0x00, 0x00, 0x00, 0x00, 0x02} // locally administered
 )
 
+// testNetnsPrefix starts the name of every namespace these tests create.
+const testNetnsPrefix = "mtcp-test-"
+
+// openIn opens a device inside namespace ns and closes it when the test ends.
+func openIn(t testing.TB, ns string, cfg Config) *Device {
+	t.Helper()
+	var d *Device
+	err := netnstest.InNetns(t, ns, func() error {
+		var err error
+		d, err = Open(cfg)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Open(%+v) in %s: %v", cfg, ns, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
 // TestTAPPing proves both directions of a TAP device: the kernel's ARP
 // request and echo request come out of Read, and the ARP reply and echo
 // reply written with Write reach the kernel, whose ping succeeds.
 func TestTAPPing(t *testing.T) {
-	ns := withNetns(t)
+	ns := netnstest.New(t, testNetnsPrefix)
 	dev := openIn(t, ns, Config{Mode: TAP, HostAddr: testHost})
 	peer := &echoPeer{dev: dev, addr: testPeer, hostAddr: testHost.Addr(), mac: testMAC}
 	log, err := runPing(t, ns, dev, peer)
@@ -46,7 +66,7 @@ func TestTAPPing(t *testing.T) {
 // TestTUNPing does the same over TUN: Read returns bare IPv4 packets (no
 // packet-information header), and a written packet reaches the kernel.
 func TestTUNPing(t *testing.T) {
-	ns := withNetns(t)
+	ns := netnstest.New(t, testNetnsPrefix)
 	dev := openIn(t, ns, Config{Mode: TUN, HostAddr: testHost})
 	peer := &echoPeer{dev: dev, addr: testPeer, hostAddr: testHost.Addr()}
 	log, err := runPing(t, ns, dev, peer)
@@ -69,7 +89,7 @@ func TestTUNPing(t *testing.T) {
 func TestCloseUnblocksRead(t *testing.T) {
 	for _, mode := range []Mode{TAP, TUN} {
 		t.Run(mode.String(), func(t *testing.T) {
-			ns := withNetns(t)
+			ns := netnstest.New(t, testNetnsPrefix)
 			dev := openIn(t, ns, Config{Mode: mode}) // down: no frame can arrive
 			readErr := make(chan error, 1)
 			go func() {
@@ -129,7 +149,7 @@ func TestHostSetup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantName, func(t *testing.T) {
-			ns := withNetns(t)
+			ns := netnstest.New(t, testNetnsPrefix)
 			dev := openIn(t, ns, tt.cfg)
 			if dev.Mode() != tt.cfg.Mode {
 				t.Errorf("Mode() = %v, want %v", dev.Mode(), tt.cfg.Mode)
@@ -139,7 +159,7 @@ func TestHostSetup(t *testing.T) {
 			}
 			var ifi *net.Interface
 			var addrs []net.Addr
-			err := inNetns(t, ns, func() error {
+			err := netnstest.InNetns(t, ns, func() error {
 				var err error
 				if ifi, err = net.InterfaceByName(dev.Name()); err != nil {
 					return err
@@ -192,9 +212,9 @@ func TestFailedSetupLeavesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			ns := withNetns(t)
+			ns := netnstest.New(t, testNetnsPrefix)
 			var openErr, lookupErr error
-			err := inNetns(t, ns, func() error {
+			err := netnstest.InNetns(t, ns, func() error {
 				var dev *Device
 				dev, openErr = Open(tt.cfg)
 				if openErr == nil {

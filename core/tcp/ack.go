@@ -36,6 +36,19 @@ func (c *Conn) processAck(now time.Time, s *segment, out Output) {
 		c.maxSndWnd = max(c.maxSndWnd, wnd)
 	}
 
+	if c.rackOn() {
+		// RFC 8985: time, not DupThresh, decides what is lost.
+		lost := c.rackAck(now, s)
+		if ack.GreaterThan(c.sndUna) {
+			c.newAck(now, s, out)
+		} else if dup {
+			c.dupAcks++
+		}
+		if lost {
+			c.rackLoss(now, out)
+		}
+		return
+	}
 	if ack.GreaterThan(c.sndUna) {
 		c.newAck(now, s, out)
 		if c.sackOK && !c.inRecovery && c.sndUna != c.sndMax && c.sb.IsLost(c.sndUna, c.mss) {
@@ -101,6 +114,11 @@ func (c *Conn) enterRecovery(now time.Time, out Output) {
 	c.highRxt = c.sndUna
 	c.cc.OnCongestion(now, c.flightSize())
 	c.e.stats.FastRetransmits++
+	if seg, ok := c.rackNextLost(); ok && c.rackOn() {
+		// RFC 8985 §6.2: the first segment RACK marked lost goes first.
+		c.rackResend(now, out, seg)
+		return
+	}
 	if c.sackOK {
 		// RFC 6675 §5 step (4.3): retransmit the first segment presumed
 		// lost; pipe then governs what follows.
@@ -131,7 +149,7 @@ func (c *Conn) newAck(now time.Time, s *segment, out Output) {
 		c.sndBuf.Discard(d)
 		c.sndBufSeq = c.sndBufSeq.Add(uint32(d))
 		if c.sndBuf.Len() == 0 {
-			c.sndBuf.release() // all acknowledged: an idle sender holds no memory
+			c.e.ringEmptied(now, c) // all acknowledged: an idle sender holds no memory
 		}
 		c.wake(false, true)
 	}

@@ -1,5 +1,7 @@
 package tcp
 
+import "time"
+
 // budget is the memory budget of one Endpoints: every byte of send and
 // receive buffer storage is drawn from it and returned to it (issue #3,
 // "Resources"). Storage is allocated on demand, so the budget bounds what
@@ -22,14 +24,17 @@ func (b *budget) avail() int {
 }
 
 // take allocates up to want bytes, leaving keep bytes free for others, and
-// returns what it granted: 0 when nothing is left.
-func (b *budget) take(want, keep int) int {
+// returns what it granted: 0 when nothing is left. A grant short of need
+// counts as a denial.
+func (b *budget) take(want, need, keep int) int {
 	if b == nil {
 		return want
 	}
 	n := min(want, b.avail()-keep)
-	if n <= 0 {
+	if n < need {
 		b.denied++
+	}
+	if n <= 0 {
 		return 0
 	}
 	b.inUse += n
@@ -85,4 +90,65 @@ func (e *Endpoints) admit() bool {
 	}
 	e.budget.denied++
 	return false
+}
+
+// idleRelease is how long an empty ring keeps its storage: a connection
+// that keeps data moving reuses it rather than allocating per segment, and
+// an idle one gives it back within twice this.
+const idleRelease = time.Second
+
+// ringEmptied is told that one of c's rings may have emptied. Under memory
+// pressure (half the budget in use) the storage goes back at once;
+// otherwise the next idle sweep releases it if it stays unused.
+func (e *Endpoints) ringEmptied(now time.Time, c *Conn) {
+	snd, rcv := c.emptyRings()
+	if !snd && !rcv {
+		return
+	}
+	if e.budget.avail() < e.budget.limit/2 {
+		if snd {
+			c.sndBuf.release()
+		}
+		if rcv {
+			c.rcvBuf.release()
+		}
+		return
+	}
+	e.idle[c] = struct{}{}
+	if e.sweep.IsZero() {
+		e.sweep = now.Add(idleRelease)
+	}
+}
+
+// sweepIdle releases the storage of empty rings not written to since the
+// previous sweep, and looks again later at those that were.
+func (e *Endpoints) sweepIdle(now time.Time) {
+	e.sweep = time.Time{}
+	list := make([]*Conn, 0, len(e.idle))
+	for c := range e.idle {
+		list = append(list, c)
+	}
+	clear(e.idle)
+	for _, c := range list {
+		snd, rcv := c.emptyRings()
+		for _, r := range [...]struct {
+			r     *ring
+			empty bool
+		}{{&c.sndBuf, snd}, {&c.rcvBuf, rcv}} {
+			if r.empty && !r.r.touched {
+				r.r.release()
+			}
+			r.r.touched = false
+		}
+		e.ringEmptied(now, c)
+	}
+}
+
+// forgetIdle is told that c released its rings for good (closed,
+// TIME-WAIT): no sweep needs to look at it.
+func (e *Endpoints) forgetIdle(c *Conn) {
+	delete(e.idle, c)
+	if len(e.idle) == 0 {
+		e.sweep = time.Time{}
+	}
 }

@@ -54,6 +54,11 @@ type Config struct {
 	NoSACK, NoTimestamps, NoWindowScale bool // switch options off (tests, interop)
 	NoSynCookies                        bool // drop SYNs when the SYN queue is full instead (RFC 4987 §3.6)
 	NoTLP                               bool // no tail loss probes (RFC 8985 §7)
+
+	// RACK switches on time-based loss detection (RFC 8985 §6) in place
+	// of the DupThresh rules of RFC 6675 when SACK is in use. It is off
+	// by default: see core/tcp/rack.go for why.
+	RACK bool
 }
 
 func (c Config) withDefaults() (Config, error) {

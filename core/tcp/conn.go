@@ -80,6 +80,7 @@ type Conn struct {
 	tlpOut     bool      // a probe is outstanding (TLPRxtOut)
 	tlpRxt     bool      // ... and it was a retransmission
 	tlpEnd     wire.Seq  // SND.MAX when the probe went out
+	rack       rackState
 
 	keepAlive          bool
 	kaIdle, kaInterval time.Duration
@@ -182,6 +183,7 @@ func (c *Conn) Read(now time.Time, p []byte, out Output) (int, error) {
 		c.autoTune(now, n)
 		c.windowUpdate(now, out)
 		c.releaseRcvBuf()
+		c.e.ringEmptied(now, c)
 		c.e.schedule(c)
 		return n, nil
 	}
@@ -312,7 +314,9 @@ func (c *Conn) terminate(err error) {
 	c.sndBuf.release()
 	c.ooo.reset()
 	c.releaseRcvBuf()
+	c.e.forgetIdle(c)
 	c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.keepAt, c.tlpAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.rack = rackState{}
 	c.e.remove(c)
 	c.wake(true, true)
 }
@@ -352,11 +356,18 @@ func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration
 	c.e.schedule(c)
 }
 
-// releaseRcvBuf gives the receive ring's storage back once everything
-// was read and no out-of-order data waits in it, so idle, closed and
-// TIME-WAIT connections hold no buffers. Unread bytes stay readable.
+// releaseRcvBuf gives the receive ring's storage back once nothing more
+// can arrive and everything was read, so closed and TIME-WAIT connections
+// hold no buffers (idle ones give it back through ringEmptied). Unread
+// bytes stay readable.
 func (c *Conn) releaseRcvBuf() {
-	if c.rcvBuf.Len() == 0 && c.ooo.empty() {
+	if c.rcvBuf.Len() == 0 && (c.finReceived || c.state == StateClosed) {
 		c.rcvBuf.release()
 	}
+}
+
+// emptyRings reports which rings hold storage but no bytes.
+func (c *Conn) emptyRings() (snd, rcv bool) {
+	return c.sndBuf.Len() == 0 && c.sndBuf.stored() > 0,
+		c.rcvBuf.Len() == 0 && c.ooo.empty() && c.rcvBuf.stored() > 0
 }

@@ -62,6 +62,8 @@ type Endpoints struct {
 
 	stats  Stats
 	budget *budget
+	idle   map[*Conn]struct{} // connections with an empty ring that holds storage
+	sweep  time.Time          // when to release the storage of rings still idle
 
 	issHook func() wire.Seq // tests: choose the ISS (e.g. near 2^32)
 }
@@ -78,6 +80,7 @@ func New(cfg Config) (*Endpoints, error) {
 		listeners: make(map[netip.AddrPort]*Listener),
 		scratch:   make([]byte, cfg.MSS),
 		budget:    &budget{limit: cfg.MemoryBudget},
+		idle:      make(map[*Conn]struct{}),
 	}, nil
 }
 
@@ -90,10 +93,19 @@ func (e *Endpoints) Stats() Stats {
 }
 
 // NextDeadline is when Poll must next run; zero means no timer is pending.
-func (e *Endpoints) NextDeadline() time.Time { return e.timers.min() }
+func (e *Endpoints) NextDeadline() time.Time {
+	d := e.timers.min()
+	if !e.sweep.IsZero() && (d.IsZero() || e.sweep.Before(d)) {
+		d = e.sweep
+	}
+	return d
+}
 
 // Poll runs every timer that is due at now.
 func (e *Endpoints) Poll(now time.Time, out Output) {
+	if due(e.sweep, now) {
+		e.sweepIdle(now)
+	}
 	for len(e.timers) > 0 && !e.timers[0].deadline.After(now) {
 		c := e.timers[0]
 		c.onTimer(now, out)

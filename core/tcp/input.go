@@ -339,8 +339,10 @@ func (c *Conn) enterTimeWait(now time.Time) {
 	c.state = StateTimeWait
 	c.closeAt = now.Add(2 * c.e.cfg.MSL)
 	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	c.rack = rackState{}
 	c.sndBuf.release()
 	c.ooo.reset()
 	c.releaseRcvBuf()
+	c.e.forgetIdle(c)
 	c.wake(true, true)
 }

@@ -152,6 +152,7 @@ func (c *Conn) sendData(now time.Time, out Output, seq wire.Seq, n int, fin bool
 	if seq == c.sndNxt {
 		c.sndNxt = end
 	}
+	c.rackSent(now, seq, end) // before SND.MAX moves: it tells new from resent
 	newData := end.GreaterThan(c.sndMax)
 	c.sndMax = c.sndMax.Max(end)
 	if seq == c.sndUna && seq != end {
@@ -285,11 +286,21 @@ func (c *Conn) sendRST(seq wire.Seq, out Output) {
 func (c *Conn) sackRecovery(now time.Time, out Output) bool {
 	sent := false
 	for range 1024 {
-		room := c.cc.Cwnd() - c.sb.Pipe(c.sndUna, c.sndMax, c.highRxt, c.mss)
+		room := c.cc.Cwnd() - c.sb.Pipe(c.sndUna, c.sndMax, c.highRxt, c.mss) + c.rackLostBytes()
 		if room < c.mss {
 			break
 		}
+		if seg, ok := c.rackNextLost(); ok && c.rackOn() {
+			// RACK's marks replace IsLost in NextSeg rule (1) (RFC 8985 §6).
+			c.rackResend(now, out, seg)
+			sent = true
+			continue
+		}
 		seg, ok := c.sb.NextSeg(c.sndUna, c.sndMax, c.highRxt, c.mss)
+		if c.rackOn() {
+			// No rule (1) or (3) by DupThresh: new data, if any.
+			ok = false
+		}
 		switch {
 		case ok && c.sb.IsLost(seg.Left, c.mss):
 			// NextSeg rule (1): a lost segment is retransmitted first.

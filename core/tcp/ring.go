@@ -12,6 +12,7 @@ type ring struct {
 	head, n int
 	budget  *budget // nil: unlimited (tests)
 	keep    int     // budget bytes this ring's growth leaves to others
+	touched bool    // written since the last idle sweep
 }
 
 // ringChunk is the smallest storage a ring allocates: growing by doubling
@@ -46,7 +47,7 @@ func (r *ring) reserve(end int) int {
 		return have
 	}
 	want := min(r.size, max(end, 2*have, ringChunk))
-	got := r.budget.take(want-have, r.keep)
+	got := r.budget.take(want-have, end-have, r.keep)
 	if got == 0 {
 		return have
 	}
@@ -87,6 +88,7 @@ func (r *ring) writeAt(off int, p []byte) int {
 	if len(p) == 0 {
 		return 0
 	}
+	r.touched = true
 	i := (r.head + off) % len(r.buf)
 	k := copy(r.buf[i:], p)
 	copy(r.buf, p[k:])

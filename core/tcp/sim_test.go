@@ -50,6 +50,7 @@ type sim struct {
 	sentN    int
 	linkFree [2]time.Time
 	appWake  time.Time // when a slow reader wants to run next
+	kicked   bool      // a writable waker fired: the apps run again now
 	trace    []string
 	traceAll bool
 	cookies  bool // the listener answers with SYN cookies
@@ -157,6 +158,9 @@ func (o *simOut) SendTCP(local, remote netip.AddrPort, f *wire.TCPFields, payloa
 }
 
 func (s *sim) nextEvent() time.Time {
+	if s.kicked {
+		return s.now
+	}
 	next := s.appWake
 	for _, e := range s.ep {
 		if d := e.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
@@ -171,12 +175,18 @@ func (s *sim) nextEvent() time.Time {
 	return next
 }
 
+// kick is the apps' writable waker, as netconn's would wake a blocked
+// Write: without it a writer refused by the memory budget would wait for
+// an unrelated event.
+func (s *sim) kick() { s.kicked = true }
+
 // step advances to the next event and processes it; false when idle.
 func (s *sim) step() bool {
 	next := s.nextEvent()
 	if next.IsZero() {
 		return false
 	}
+	s.kicked = false
 	if next.After(s.now) {
 		s.now = next
 	}
@@ -344,6 +354,7 @@ func (s *sim) transferMany(pairs []pairSpec, limit time.Duration) simResult {
 		}
 		byPort[cc.LocalAddr().Port()] = i
 		apps[i] = [2]*app{{c: cc, data: p.toServer, readEvery: p.slow[0]}, {data: p.toClient, readEvery: p.slow[1]}}
+		cc.SetWakers(nil, s.kick)
 		for k, f := range p.tweak {
 			if f != nil {
 				f(apps[i][k])
@@ -363,6 +374,7 @@ func (s *sim) transferMany(pairs []pairSpec, limit time.Duration) simResult {
 				break
 			}
 			apps[i][1].c = c
+			c.SetWakers(nil, s.kick)
 		}
 		s.appWake = time.Time{}
 		for _, pair := range apps {
@@ -409,9 +421,9 @@ func (s *sim) transferMany(pairs []pairSpec, limit time.Duration) simResult {
 	}
 	if s.failed != "" {
 		for i, e := range s.ep {
-			s.logf("DEBUG host %d budget %d/%d denied %d starved %d", i, e.budget.inUse, e.budget.limit, e.budget.denied, len(e.budget.starved))
+			s.logf("budget: host %d budget %d/%d denied %d starved %d", i, e.budget.inUse, e.budget.limit, e.budget.denied, len(e.budget.starved))
 			for _, c := range e.conns {
-				s.logf("DEBUG  conn %v snd %d/%d/%d rcv %d/%d/%d ooo %d wait %v", c.state, c.sndBuf.Len(), c.sndBuf.stored(), c.sndBuf.size, c.rcvBuf.Len(), c.rcvBuf.stored(), c.rcvBuf.size, len(c.ooo.r), c.budgetWait)
+				s.logf("budget:  conn %v snd %d/%d/%d rcv %d/%d/%d ooo %d wait %v", c.state, c.sndBuf.Len(), c.sndBuf.stored(), c.sndBuf.size, c.rcvBuf.Len(), c.rcvBuf.stored(), c.rcvBuf.size, len(c.ooo.r), c.budgetWait)
 			}
 		}
 		for n, pair := range apps {

@@ -10,7 +10,7 @@ import (
 // nextDeadline is the earliest of the connection's timers, zero if none.
 func (c *Conn) nextDeadline() time.Time {
 	var d time.Time
-	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.keepAt, c.tlpAt} {
+	for _, t := range [...]time.Time{c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.keepAt, c.tlpAt, c.rack.timer} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -28,6 +28,10 @@ func (c *Conn) onTimer(now time.Time, out Output) {
 		c.closeAt = time.Time{}
 		c.terminate(nil)
 		return
+	}
+	if due(c.rack.timer, now) {
+		c.rack.timer = time.Time{}
+		c.onRACKTimer(now, out)
 	}
 	if due(c.tlpAt, now) {
 		c.tlpAt = time.Time{}
@@ -117,6 +121,7 @@ func (c *Conn) onRTO(now time.Time, out Output) {
 	c.tlpOut, c.tlpRxt, c.tlpAt = false, false, time.Time{}
 	// RFC 2018 §8: after a timeout the SACK information is not trusted.
 	c.sb.Reset()
+	c.rackReset()
 	// RFC 6298 §5.5: back off the timer; §5.4: retransmit the earliest
 	// segment, and go back to SND.UNA for the rest.
 	c.rtt.Backoff()

@@ -51,6 +51,13 @@ type Config struct {
 	CongestionControl string
 	// MSL is the maximum segment lifetime; TIME-WAIT lasts 2×MSL [30 s].
 	MSL time.Duration
+	// TCPMemoryBudget bounds the buffer memory of all TCP connections of
+	// the stack together, in bytes [64 MiB]: past it windows shrink, writes
+	// wait and new connections get ENOBUFS instead of the heap growing.
+	TCPMemoryBudget int
+	// RACK turns on RACK-TLP loss detection (RFC 8985), which tolerates
+	// reordering far better but is not yet as fast under random loss.
+	RACK bool
 }
 
 // minMTU is the smallest MTU every IPv4 module must accept (RFC 791
@@ -118,6 +125,9 @@ func (c Config) stackConfig() (stack.Config, error) {
 	if c.TCPSendBuffer < 0 || c.TCPReceiveBuffer < 0 {
 		return sc, fmt.Errorf("microtcp: Config.TCPSendBuffer %d and TCPReceiveBuffer %d must not be negative", c.TCPSendBuffer, c.TCPReceiveBuffer)
 	}
+	if c.TCPMemoryBudget < 0 {
+		return sc, fmt.Errorf("microtcp: Config.TCPMemoryBudget %d must not be negative", c.TCPMemoryBudget)
+	}
 	if c.MSL < 0 {
 		return sc, fmt.Errorf("microtcp: Config.MSL %v is negative", c.MSL)
 	}
@@ -130,6 +140,8 @@ func (c Config) stackConfig() (stack.Config, error) {
 	sc.TCP.ReceiveBuffer = c.TCPReceiveBuffer
 	sc.TCP.CongestionControl = c.CongestionControl
 	sc.TCP.MSL = c.MSL
+	sc.TCP.MemoryBudget = c.TCPMemoryBudget
+	sc.TCP.RACK = c.RACK
 	sc.Addr = c.Addr
 	if _, err := rand.Read(sc.Secret[:]); err != nil {
 		return sc, fmt.Errorf("microtcp: reading a random secret: %w", err)

@@ -431,11 +431,17 @@ func TestTCPConfig(t *testing.T) {
 		{TCPReceiveBuffer: -1},
 		{MSL: -time.Second},
 		{CongestionControl: "bbr"},
+		{TCPMemoryBudget: -1},
 	} {
 		cfg.Addr = netip.MustParsePrefix("10.0.0.1/24")
 		if _, err := cfg.stackConfig(); err == nil {
 			t.Errorf("config %+v accepted", cfg)
 		}
+	}
+	tuned := Config{Addr: netip.MustParsePrefix("10.0.0.1/24"), TCPMemoryBudget: 8 << 20, RACK: true, CongestionControl: "newreno"}
+	sc, err := tuned.stackConfig()
+	if err != nil || sc.TCP.MemoryBudget != 8<<20 || !sc.TCP.RACK || sc.TCP.CongestionControl != "newreno" {
+		t.Errorf("tuning did not reach the engine: %+v, %v", sc.TCP, err)
 	}
 	synctest.Test(t, func(t *testing.T) {
 		a, b := pair(t, LinkEthernet)

@@ -84,3 +84,15 @@ func isClosed(c <-chan struct{}) bool {
 		return false
 	}
 }
+
+// awaitEvent blocks until something may have changed for a blocked call:
+// its readiness channel, its deadline, Close of the endpoint, or Close of
+// the driver. The caller then retries the call and finds out which.
+func awaitEvent(ready <-chan struct{}, dl *deadline, closed <-chan struct{}, d *Driver) {
+	select {
+	case <-ready:
+	case <-dl.wait():
+	case <-closed:
+	case <-d.Done():
+	}
+}

@@ -135,12 +135,7 @@ func (c *PacketConn) read(b []byte) (int, netip.AddrPort, error) {
 		if ok {
 			return n, from, nil
 		}
-		select {
-		case <-c.readable:
-		case <-c.rdl.wait():
-		case <-c.closed:
-		case <-c.d.Done():
-		}
+		awaitEvent(c.readable, c.rdl, c.closed, c.d)
 	}
 }
 
@@ -220,12 +215,7 @@ func (c *PacketConn) write(b []byte, dst netip.AddrPort, addr net.Addr) (int, er
 			// The datagram stays queued behind ARP, as in a kernel.
 			return 0, c.opError("write", addr, os.ErrDeadlineExceeded)
 		}
-		select {
-		case <-c.writable:
-		case <-c.wdl.wait():
-		case <-c.closed:
-		case <-c.d.Done():
-		}
+		awaitEvent(c.writable, c.wdl, c.closed, c.d)
 	}
 }
 

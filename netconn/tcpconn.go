@@ -116,12 +116,7 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 		case err != nil:
 			return 0, c.opError("read", err)
 		}
-		select {
-		case <-c.readable:
-		case <-c.rdl.wait():
-		case <-c.closed:
-		case <-c.d.Done():
-		}
+		awaitEvent(c.readable, c.rdl, c.closed, c.d)
 	}
 }
 
@@ -156,12 +151,7 @@ func (c *TCPConn) Write(b []byte) (int, error) {
 		if n > 0 {
 			continue // the buffer may have drained while we copied
 		}
-		select {
-		case <-c.writable:
-		case <-c.wdl.wait():
-		case <-c.closed:
-		case <-c.d.Done():
-		}
+		awaitEvent(c.writable, c.wdl, c.closed, c.d)
 	}
 }
 

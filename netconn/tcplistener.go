@@ -109,12 +109,7 @@ func (ln *Listener) AcceptTCP() (*TCPConn, error) {
 		if tc != nil {
 			return tc, nil
 		}
-		select {
-		case <-ln.ready:
-		case <-ln.dl.wait():
-		case <-ln.closed:
-		case <-ln.d.Done():
-		}
+		awaitEvent(ln.ready, ln.dl, ln.closed, ln.d)
 	}
 }
 

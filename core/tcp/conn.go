@@ -65,6 +65,7 @@ type Conn struct {
 	closeAt    time.Time // TIME-WAIT or FIN-WAIT-2 timeout
 	retries    int
 	persistExp int
+	probesOut  int // zero-window probes sent since the peer last answered
 	lastSend   time.Time
 
 	// Loss recovery (RFC 6582, RFC 6675).

@@ -49,6 +49,8 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 		}
 		return
 	}
+	// Any acceptable segment answers our zero-window probes.
+	c.probesOut = 0
 	if c.keepAlive {
 		// Anything acceptable from the peer proves it alive.
 		c.kaProbes = 0

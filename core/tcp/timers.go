@@ -148,10 +148,18 @@ func (c *Conn) onPersist(now time.Time, out Output) {
 		return
 	}
 	if !c.sendNext(now, out, c.mss, true) {
+		// Never give up while the peer answers (RFC 1122 4.2.2.17), but
+		// a peer that stops answering is gone: give it up after as many
+		// unanswered probes as unanswered retransmissions (as Linux does
+		// with tcp_retries2), or a closed window pins the connection.
+		if c.probesOut >= c.e.cfg.Retries {
+			c.terminate(connError("connection timed out", syscall.ETIMEDOUT))
+			return
+		}
+		c.probesOut++
 		// Zero window: a probe one byte below SND.UNA, which the peer
 		// must answer with its current window (what Linux sends).
 		c.emit(now, out, c.sndUna.Add(^uint32(0)), wire.FlagACK, nil)
-		// Never give up while the peer answers (RFC 1122 4.2.2.17).
 		c.persistExp++
 		c.persistAt = now.Add(c.persistInterval())
 		return

@@ -22,7 +22,8 @@ func (c *Conn) processAck(now time.Time, s *segment, out Output) {
 	// RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no text,
 	// no SYN/FIN, same ACK number and same window.
 	dup := ack == c.sndUna && c.sndMax != c.sndUna && len(s.payload) == 0 &&
-		!s.flags.Has(wire.FlagSYN) && !s.flags.Has(wire.FlagFIN) && wnd == c.sndWnd
+		!s.flags.Has(wire.FlagSYN) && !s.flags.Has(wire.FlagFIN) && wnd == c.sndWnd &&
+		!onlyDSACK(s)
 	// Update the window if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
 	// SND.WL2 =< SEG.ACK) (RFC 9293 §3.10.7.4), or, as Linux does, if the
 	// segment acknowledges new data: a retransmission from the peer has an
@@ -84,6 +85,24 @@ func (c *Conn) processAck(now time.Time, s *segment, out Output) {
 	case c.dupAcks >= c.dupThreshold() || (c.sackOK && c.sb.IsLost(c.sndUna, c.mss)):
 		c.enterRecovery(now, out)
 	}
+}
+
+// onlyDSACK reports an ACK whose SACK blocks all lie at or below SEG.ACK:
+// D-SACK reports of segments received twice (RFC 2883 §4). It says that
+// nothing is missing, so with SACK it is no duplicate ACK (RFC 6675 §2
+// wants a block above SEG.ACK); counting it let one D-SACK, drawn by a
+// probe that resent the tail, fast-retransmit a lone FIN (RFC 5827 lowers
+// DupThresh to one then).
+func onlyDSACK(s *segment) bool {
+	if s.opts.NumSACK == 0 {
+		return false
+	}
+	for _, b := range s.opts.SACK[:s.opts.NumSACK] {
+		if b.Right.GreaterThan(s.ack) {
+			return false
+		}
+	}
+	return true
 }
 
 // dupThreshold is DupThresh, lowered by Early Retransmit (RFC 5827 §3.1)

@@ -198,9 +198,12 @@ func TestTCPResetForClosedPort(t *testing.T) {
 	}
 }
 
-func TestTCPICMPPortUnreachableRefuses(t *testing.T) {
+// connectSYNDropped opens a connection from A to B:80 whose SYNs never reach
+// B, and returns it in SYN-SENT with a copy of the IPv4 packet of its SYN,
+// for tests that answer it with crafted ICMP errors.
+func connectSYNDropped(t *testing.T) (*world, *TCPConn, wire.IPv4) {
+	t.Helper()
 	w := resolved(t, nil)
-	// B's SYNs never arrive; A gets an ICMP port unreachable instead.
 	var synIP []byte
 	w.filter = func(fromA bool, frame []byte) bool {
 		if ip, seg := tcpOf(frame); fromA && seg != nil {
@@ -217,7 +220,12 @@ func TestTCPICMPPortUnreachableRefuses(t *testing.T) {
 	if synIP == nil {
 		t.Fatal("no SYN sent")
 	}
-	orig := wire.IPv4(synIP)
+	return w, c, wire.IPv4(synIP)
+}
+
+func TestTCPICMPPortUnreachableRefuses(t *testing.T) {
+	// B's SYNs never arrive; A gets an ICMP port unreachable instead.
+	w, c, orig := connectSYNDropped(t)
 	body := make([]byte, ipv4.ErrorLen(orig))
 	n := ipv4.EncodeError(body, wire.ICMPDestUnreachable, wire.ICMPCodePortUnreachable, 0, orig)
 	w.a.Input(w.now, ethFrame(macB, macA, wire.EtherTypeIPv4, ipPacket(wire.ProtoICMP, addrB, addrA, body[:n])))
@@ -228,26 +236,13 @@ func TestTCPICMPPortUnreachableRefuses(t *testing.T) {
 }
 
 func TestTCPICMPWithWrongSequenceIgnored(t *testing.T) {
-	w := resolved(t, nil)
-	var synIP []byte
-	w.filter = func(fromA bool, frame []byte) bool {
-		if ip, seg := tcpOf(frame); fromA && seg != nil {
-			synIP = append([]byte(nil), ip...)
-			return false
-		}
-		return true
-	}
-	c, err := w.a.ConnectTCP(w.now, netip.AddrPort{}, netip.AddrPortFrom(addrB, 80))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.settle()
+	w, c, orig := connectSYNDropped(t)
 	// RFC 5927 §4.1: a quoted sequence number outside the flight is a
 	// blind attack.
-	seg := wire.TCP(synIP[wire.IPv4HeaderLen:])
+	seg := wire.TCP(orig[wire.IPv4HeaderLen:])
 	seg[4] ^= 0x80
-	body := make([]byte, ipv4.ErrorLen(wire.IPv4(synIP)))
-	n := ipv4.EncodeError(body, wire.ICMPDestUnreachable, wire.ICMPCodePortUnreachable, 0, wire.IPv4(synIP))
+	body := make([]byte, ipv4.ErrorLen(orig))
+	n := ipv4.EncodeError(body, wire.ICMPDestUnreachable, wire.ICMPCodePortUnreachable, 0, orig)
 	w.a.Input(w.now, ethFrame(macB, macA, wire.EtherTypeIPv4, ipPacket(wire.ProtoICMP, addrB, addrA, body[:n])))
 	if c.Err() != nil || c.State() != tcp.StateSynSent {
 		t.Fatalf("Err %v state %v, want still SYN-SENT", c.Err(), c.State())

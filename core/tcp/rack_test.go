@@ -3,7 +3,6 @@ package tcp
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 )
@@ -11,15 +10,7 @@ import (
 // TestSimSweepRACK is the simulation sweep with RACK loss detection on:
 // bytes intact, both ends closed, every invariant kept.
 func TestSimSweepRACK(t *testing.T) {
-	seeds, first := 1000, uint64(1)
-	if testing.Short() {
-		seeds = 200
-	}
-	if v := os.Getenv("TCP_SIM_SEEDS"); v != "" {
-		if _, err := fmt.Sscanf(v, "%d:%d", &first, &seeds); err != nil {
-			t.Fatalf("TCP_SIM_SEEDS=%q: want first:count", v)
-		}
-	}
+	first, seeds := sweepSeeds(t, 1000, 200)
 	for seed := first; seed < first+uint64(seeds); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		im := randomImpairments(rng)

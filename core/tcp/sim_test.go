@@ -496,17 +496,25 @@ func simConfig(rng *rand.Rand) Config {
 	return cfg
 }
 
-func TestSimSweep(t *testing.T) {
-	seeds, first := 2000, uint64(1)
+// sweepSeeds is the seed range of a simulation sweep: count seeds from 1, or
+// short of them with -short, or the range TCP_SIM_SEEDS=first:count names
+// (CI, bug hunts).
+func sweepSeeds(t *testing.T, count, short int) (first uint64, seeds int) {
+	t.Helper()
+	first, seeds = 1, count
 	if testing.Short() {
-		seeds = 500
+		seeds = short
 	}
-	// TCP_SIM_SEEDS=first:count sweeps another range (CI, bug hunts).
 	if v := os.Getenv("TCP_SIM_SEEDS"); v != "" {
 		if _, err := fmt.Sscanf(v, "%d:%d", &first, &seeds); err != nil {
 			t.Fatalf("TCP_SIM_SEEDS=%q: want first:count", v)
 		}
 	}
+	return first, seeds
+}
+
+func TestSimSweep(t *testing.T) {
+	first, seeds := sweepSeeds(t, 2000, 500)
 	for seed := first; seed < first+uint64(seeds); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0))
 		im := randomImpairments(rng)

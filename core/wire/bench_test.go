@@ -94,8 +94,12 @@ func BenchmarkEncodeEthIPv4TCPOptions(b *testing.B) {
 	}
 }
 
-func BenchmarkChecksum1500(b *testing.B) {
-	buf := make([]byte, 1500)
+func BenchmarkChecksum1500(b *testing.B) { benchmarkChecksum(b, 1500) }
+
+func BenchmarkChecksum65535(b *testing.B) { benchmarkChecksum(b, 65535) }
+
+func benchmarkChecksum(b *testing.B, n int) {
+	buf := make([]byte, n)
 	for i := range buf {
 		buf[i] = byte(i * 7)
 	}

@@ -167,3 +167,108 @@ func TestUpdateChecksumRFC1624Corner(t *testing.T) {
 		t.Error("an all-zero header with checksum 0x0000 must not verify")
 	}
 }
+
+// refSum16 is the plain RFC 1071 loop: 16-bit big-endian words, a lone last
+// byte as the high half of a zero-padded word, end-around carry folded at
+// the end. It is the reference for Sum and returns the folded 16-bit sum.
+func refSum16(b []byte, initial uint32) uint16 {
+	sum := uint64(initial)
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint64(b[i])<<8 | uint64(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint64(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return uint16(sum)
+}
+
+// TestSumMatchesReference compares Sum with refSum16 over random lengths up
+// to 70000 bytes, random alignments in the backing array, random initial
+// sums and random even split points, including runs of 0xff that carry
+// on every add and all-zero data whose sum must stay zero.
+func TestSumMatchesReference(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 4))
+	backing := make([]byte, 70000+8)
+	iters := 3000
+	if testing.Short() {
+		iters = 300
+	}
+	for i := 0; i < iters; i++ {
+		n := r.IntN(70001)
+		if i%2 == 0 {
+			n = r.IntN(200) // short lengths exercise the tail paths
+		}
+		off := r.IntN(8)
+		b := backing[off : off+n]
+		for k := range b {
+			switch i % 5 {
+			case 0:
+				b[k] = 0xff
+			case 1:
+				b[k] = 0
+			default:
+				b[k] = byte(r.Uint32())
+			}
+		}
+		var initial uint32
+		switch i % 4 {
+		case 1:
+			initial = r.Uint32()
+		case 2:
+			initial = 0xffffffff
+		case 3:
+			initial = uint32(r.IntN(0x10000)) | 1 // odd, 16-bit
+		}
+		want := refSum16(b, initial)
+		if got := foldRaw(Sum(b, initial)); got != want {
+			t.Fatalf("len %d off %d initial %#x: Sum folds to %#04x, reference %#04x", n, off, initial, got, want)
+		}
+		// Chained pieces split at even offsets sum to the same.
+		k := r.IntN(n/2+1) * 2
+		k2 := k + r.IntN((n-k)/2+1)*2
+		if got := foldRaw(Sum(b[k2:], Sum(b[k:k2], Sum(b[:k], initial)))); got != want {
+			t.Fatalf("len %d off %d initial %#x split %d,%d: %#04x, reference %#04x", n, off, initial, k, k2, got, want)
+		}
+	}
+}
+
+// foldRaw folds a running sum to 16 bits without complementing it, so that
+// zero (nothing but zeros summed) and 0xffff stay apart.
+func foldRaw(s uint32) uint16 { return ^Fold(s) }
+
+func FuzzSum(f *testing.F) {
+	f.Add([]byte{}, uint32(0), 0)
+	f.Add([]byte{0xff}, uint32(0xffffffff), 0)
+	f.Add([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}, uint32(0), 4)
+	f.Add(bytesOf(0xff, 131), uint32(0x1234), 64)
+	f.Add(bytesOf(0x80, 1500), uint32(1), 700)
+	f.Fuzz(func(t *testing.T, b []byte, initial uint32, split int) {
+		want := refSum16(b, initial)
+		if got := foldRaw(Sum(b, initial)); got != want {
+			t.Fatalf("len %d initial %#x: %#04x, reference %#04x", len(b), initial, got, want)
+		}
+		if split < 0 {
+			split = -split
+		}
+		if split < 0 {
+			split = 0 // the most negative int
+		}
+		k := (split % (len(b) + 1)) &^ 1
+		if got := foldRaw(Sum(b[k:], Sum(b[:k], initial))); got != want {
+			t.Fatalf("len %d initial %#x split %d: %#04x, reference %#04x", len(b), initial, k, got, want)
+		}
+	})
+}
+
+func bytesOf(v byte, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = v
+	}
+	return b
+}

@@ -55,6 +55,12 @@ type Config struct {
 	// the stack together, in bytes [64 MiB]: past it windows shrink, writes
 	// wait and new connections get ENOBUFS instead of the heap growing.
 	TCPMemoryBudget int
+	// MaxTCPConnections bounds the TCP connections the stack holds in
+	// every state, TIME-WAIT included [0 = 65536]. At the limit Dial
+	// fails with an error wrapping syscall.ENOBUFS and incoming SYNs are
+	// dropped (counted in Stats().TCP.ConnLimitDrops); a TIME-WAIT
+	// connection is ended early rather than a new one refused.
+	MaxTCPConnections int
 	// RACK turns on RACK-TLP loss detection (RFC 8985), which tolerates
 	// reordering far better but is not yet as fast under random loss.
 	RACK bool
@@ -128,6 +134,9 @@ func (c Config) stackConfig() (stack.Config, error) {
 	if c.TCPMemoryBudget < 0 {
 		return sc, fmt.Errorf("microtcp: Config.TCPMemoryBudget %d must not be negative", c.TCPMemoryBudget)
 	}
+	if c.MaxTCPConnections < 0 {
+		return sc, fmt.Errorf("microtcp: Config.MaxTCPConnections %d must not be negative", c.MaxTCPConnections)
+	}
 	if c.MSL < 0 {
 		return sc, fmt.Errorf("microtcp: Config.MSL %v is negative", c.MSL)
 	}
@@ -142,6 +151,7 @@ func (c Config) stackConfig() (stack.Config, error) {
 	sc.TCP.MSL = c.MSL
 	sc.TCP.MemoryBudget = c.TCPMemoryBudget
 	sc.TCP.RACK = c.RACK
+	sc.TCP.MaxConnections = c.MaxTCPConnections
 	sc.Addr = c.Addr
 	if _, err := rand.Read(sc.Secret[:]); err != nil {
 		return sc, fmt.Errorf("microtcp: reading a random secret: %w", err)

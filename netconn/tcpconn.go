@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -26,27 +27,71 @@ const (
 // Like PacketConn it starts no goroutine: wakers post tokens on 1-slot
 // channels, a blocked Read or Write waits in a select on its token, its
 // deadline and close, and one sema per direction serialises callers.
+// Those channels and deadlines live in a tcpWait made on first use, so an
+// idle connection holds none of them (issue #6: idle memory).
 type TCPConn struct {
-	d            *Driver
-	c            *stack.TCPConn
-	network      string
-	laddr, raddr net.Addr // *net.TCPAddr
+	d       *Driver
+	c       *stack.TCPConn
+	network string
 
-	readable chan struct{}
-	writable chan struct{}
-	rdl, wdl *deadline
-
-	rsem sema
-	wsem sema
+	w            atomic.Pointer[tcpWait]
+	laddr, raddr atomic.Pointer[net.TCPAddr] // made on first use
 
 	readClosed atomic.Bool  // CloseRead was called
-	linger     atomic.Int64 // SetLinger's seconds; < 0 = default (graceful)
+	linger     atomic.Int32 // SetLinger's seconds; < 0 = default (graceful)
 
 	// ka is the keepalive setting, guarded by the driver lock.
 	ka tcpKeepAlive
 
 	closeOnce sync.Once
-	closed    chan struct{}
+}
+
+// tcpWait is what callers of a TCPConn wait on: readiness tokens posted
+// by the wakers, deadlines, the semas that serialise each direction, and
+// closed, which Close closes.
+type tcpWait struct {
+	readable chan struct{}
+	writable chan struct{}
+	rdl, wdl *deadline
+	rsem     sema
+	wsem     sema
+	closed   chan struct{}
+}
+
+// wait returns the connection's tcpWait, making it on first use. Wakers
+// that fired before it existed are not lost: every caller asks the core
+// under the driver lock after calling wait and before waiting.
+func (c *TCPConn) wait() *tcpWait {
+	if w := c.w.Load(); w != nil {
+		return w
+	}
+	w := &tcpWait{closed: make(chan struct{})}
+	w.readable, w.writable = make(chan struct{}, 1), make(chan struct{}, 1)
+	w.rdl, w.wdl = newDeadline(), newDeadline()
+	w.rsem, w.wsem = newSema(), newSema()
+	if c.w.CompareAndSwap(nil, w) {
+		return w
+	}
+	return c.w.Load()
+}
+
+// dropWait forgets the tcpWait the dial waited on, so an established
+// connection nobody uses holds none. Only DialTCP calls it, before it
+// hands the connection out: nobody else can be waiting on it yet.
+func (c *TCPConn) dropWait() { c.w.Store(nil) }
+
+// wakeReadable and wakeWritable are the core's wakers: they post a token
+// when someone may be waiting, and do nothing before anyone could be.
+func (c *TCPConn) wakeReadable() {
+	if w := c.w.Load(); w != nil {
+		notifier(w.readable)()
+	}
+}
+
+func (c *TCPConn) wakeWritable() {
+	if w := c.w.Load(); w != nil {
+		notifier(w.writable)()
+	}
 }
 
 type tcpKeepAlive struct {
@@ -61,21 +106,12 @@ var _ net.Conn = (*TCPConn)(nil)
 // lock, so no readiness change is missed between Accept/Connect and here.
 func newTCPConn(d *Driver, network string, c *stack.TCPConn) *TCPConn {
 	tc := &TCPConn{
-		d:        d,
-		c:        c,
-		network:  network,
-		laddr:    net.TCPAddrFromAddrPort(c.LocalAddr()),
-		raddr:    net.TCPAddrFromAddrPort(c.RemoteAddr()),
-		readable: make(chan struct{}, 1),
-		writable: make(chan struct{}, 1),
-		rdl:      newDeadline(),
-		wdl:      newDeadline(),
-		rsem:     newSema(),
-		wsem:     newSema(),
-		closed:   make(chan struct{}),
+		d:       d,
+		c:       c,
+		network: network,
 	}
 	tc.linger.Store(-1)
-	c.SetWakers(notifier(tc.readable), notifier(tc.writable))
+	c.SetWakers(tc.wakeReadable, tc.wakeWritable)
 	// Package net turns Nagle off on every TCP connection (TCP_NODELAY):
 	// request/response protocols would otherwise meet delayed ACKs.
 	c.SetNoDelay(true)
@@ -85,15 +121,16 @@ func newTCPConn(d *Driver, network string, c *stack.TCPConn) *TCPConn {
 // Read reads received bytes. It returns a bare io.EOF after the peer's FIN
 // once everything was read.
 func (c *TCPConn) Read(b []byte) (int, error) {
-	if !c.rsem.acquire(c.closed, c.d.Done(), c.rdl.wait()) {
+	w := c.wait()
+	if !w.rsem.acquire(w.closed, c.d.Done(), w.rdl.wait()) {
 		return 0, c.opError("read", c.waitError())
 	}
-	defer c.rsem.release()
+	defer w.rsem.release()
 	for {
 		if c.isClosed() || isClosed(c.d.Done()) {
 			return 0, c.opError("read", net.ErrClosed)
 		}
-		if c.rdl.expired() {
+		if w.rdl.expired() {
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
 		if c.readClosed.Load() {
@@ -116,23 +153,24 @@ func (c *TCPConn) Read(b []byte) (int, error) {
 		case err != nil:
 			return 0, c.opError("read", err)
 		}
-		awaitEvent(c.readable, c.rdl, c.closed, c.d)
+		awaitEvent(w.readable, w.rdl, w.closed, c.d)
 	}
 }
 
 // Write sends all of b, waiting for room in the send buffer as needed. On
 // a deadline or error it returns how much was queued.
 func (c *TCPConn) Write(b []byte) (int, error) {
-	if !c.wsem.acquire(c.closed, c.d.Done(), c.wdl.wait()) {
+	w := c.wait()
+	if !w.wsem.acquire(w.closed, c.d.Done(), w.wdl.wait()) {
 		return 0, c.opError("write", c.waitError())
 	}
-	defer c.wsem.release()
+	defer w.wsem.release()
 	total := 0
 	for {
 		if c.isClosed() || isClosed(c.d.Done()) {
 			return total, c.opError("write", net.ErrClosed)
 		}
-		if c.wdl.expired() {
+		if w.wdl.expired() {
 			return total, c.opError("write", os.ErrDeadlineExceeded)
 		}
 		_, now, err := c.d.lock()
@@ -151,7 +189,7 @@ func (c *TCPConn) Write(b []byte) (int, error) {
 		if n > 0 {
 			continue // the buffer may have drained while we copied
 		}
-		awaitEvent(c.writable, c.wdl, c.closed, c.d)
+		awaitEvent(w.writable, w.wdl, w.closed, c.d)
 	}
 }
 
@@ -163,9 +201,10 @@ func (c *TCPConn) Close() error {
 	first := false
 	c.closeOnce.Do(func() {
 		first = true
-		close(c.closed)
-		c.rdl.stop()
-		c.wdl.stop()
+		w := c.wait()
+		close(w.closed)
+		w.rdl.stop()
+		w.wdl.stop()
 		// After Stack.Close the core already aborted the connection.
 		_ = c.d.Do(func(_ *stack.Stack, now time.Time) error {
 			c.c.SetWakers(nil, nil)
@@ -204,7 +243,7 @@ func (c *TCPConn) CloseRead() error {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.readClosed.Store(true)
-	notifier(c.readable)()
+	c.wakeReadable()
 	return nil
 }
 
@@ -277,7 +316,7 @@ func (c *TCPConn) SetLinger(sec int) error {
 	if c.isClosed() {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.linger.Store(int64(sec))
+	c.linger.Store(int32(min(max(sec, -1), 1<<30))) // only 0 and < 0 matter
 	return nil
 }
 
@@ -309,16 +348,28 @@ func (c *TCPConn) setOption(fn func()) error {
 }
 
 // LocalAddr and RemoteAddr return *net.TCPAddr values.
-func (c *TCPConn) LocalAddr() net.Addr  { return c.laddr }
-func (c *TCPConn) RemoteAddr() net.Addr { return c.raddr }
+func (c *TCPConn) LocalAddr() net.Addr  { return c.addr(&c.laddr, c.c.LocalAddr) }
+func (c *TCPConn) RemoteAddr() net.Addr { return c.addr(&c.raddr, c.c.RemoteAddr) }
+
+// addr returns the *net.TCPAddr cached in p, made from get on first use;
+// every call returns the same pointer. The engine's addresses never
+// change, so get needs no lock.
+func (c *TCPConn) addr(p *atomic.Pointer[net.TCPAddr], get func() netip.AddrPort) *net.TCPAddr {
+	if a := p.Load(); a != nil {
+		return a
+	}
+	p.CompareAndSwap(nil, net.TCPAddrFromAddrPort(get()))
+	return p.Load()
+}
 
 // SetDeadline sets both deadlines; a change wakes blocked calls.
 func (c *TCPConn) SetDeadline(t time.Time) error {
 	if c.isClosed() {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.rdl.set(t)
-	c.wdl.set(t)
+	w := c.wait()
+	w.rdl.set(t)
+	w.wdl.set(t)
 	return nil
 }
 
@@ -327,7 +378,7 @@ func (c *TCPConn) SetReadDeadline(t time.Time) error {
 	if c.isClosed() {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.rdl.set(t)
+	c.wait().rdl.set(t)
 	return nil
 }
 
@@ -336,11 +387,16 @@ func (c *TCPConn) SetWriteDeadline(t time.Time) error {
 	if c.isClosed() {
 		return c.opError("set", net.ErrClosed)
 	}
-	c.wdl.set(t)
+	c.wait().wdl.set(t)
 	return nil
 }
 
-func (c *TCPConn) isClosed() bool { return isClosed(c.closed) }
+// isClosed reports whether Close was called; a connection that never
+// made its tcpWait was not closed, as Close makes it.
+func (c *TCPConn) isClosed() bool {
+	w := c.w.Load()
+	return w != nil && isClosed(w.closed)
+}
 
 // waitError says why a wait for a turn ended: closed, or deadline.
 func (c *TCPConn) waitError() error {
@@ -352,5 +408,5 @@ func (c *TCPConn) waitError() error {
 
 // opError builds the error package net would return (DESIGN.md §4).
 func (c *TCPConn) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: c.network, Source: c.laddr, Addr: c.raddr, Err: err}
+	return &net.OpError{Op: op, Net: c.network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }

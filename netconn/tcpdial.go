@@ -34,6 +34,7 @@ func DialTCP(ctx context.Context, d *Driver, network string, local, remote netip
 	if err != nil {
 		return nil, err
 	}
+	w := tc.wait()
 	for {
 		established, failure, err := tc.handshakeState()
 		if err != nil {
@@ -43,11 +44,12 @@ func DialTCP(ctx context.Context, d *Driver, network string, local, remote netip
 			return nil, failure
 		}
 		if established {
+			tc.dropWait()
 			return tc, nil
 		}
 		select {
-		case <-tc.writable:
-		case <-tc.readable:
+		case <-w.writable:
+		case <-w.readable:
 		case <-ctx.Done():
 			// RFC 9293 §3.10.5: abort the half-open connection.
 			_ = d.Do(func(_ *stack.Stack, now time.Time) error {

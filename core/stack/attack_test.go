@@ -105,10 +105,11 @@ func TestAttackSpoofedICMP(t *testing.T) {
 }
 
 // TestAttackAbsurdFragmentationNeeded: a fragmentation-needed quoting a
-// segment really in flight but announcing an MTU of 1 cannot make the
-// connection send tiny segments: the engine refuses any segment size
-// below 64 bytes (RFC 1191 §3 forbids an estimate below 68; our engine
-// ignores such a message rather than clamping it) and data keeps flowing.
+// segment really in flight but announcing an MTU below 68 is clamped to
+// 68, the floor RFC 1191 §3 sets for any path MTU estimate, so segments
+// never shrink below what a 68-byte packet carries; a zero MTU (RFC 1191
+// §5) takes the next plateau below the packet sent (1492); data keeps
+// flowing intact in every case.
 func TestAttackAbsurdFragmentationNeeded(t *testing.T) {
 	// 576 is the control: the same message with a sane MTU does lower
 	// the segment size.
@@ -138,8 +139,11 @@ func TestAttackAbsurdFragmentationNeeded(t *testing.T) {
 		// back; the last segments were all sent after it.
 		big, small := tcpDataSizes(w, lastDataFrames(w, start, 3))
 		t.Logf("MTU %d: the last 3 data packets: %d bytes at most, payloads of %d at least", mtu, big, small)
-		want := DefaultMTU
-		if mtu == 576 {
+		want := 68
+		switch mtu {
+		case 0:
+			want = 1492
+		case 576:
 			want = 576
 		}
 		if big != want {

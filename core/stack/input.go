@@ -154,3 +154,24 @@ func (s *Stack) inputUDP(ip wire.IPv4, broadcast bool) {
 	}
 	s.stats.UDP.InDatagrams++
 }
+
+// BeginBatch tells the stack that a burst of inbound frames follows (read
+// from the link in one go), each handed to Input, and then EndBatch. In
+// between, TCP may hold back acknowledgments of in-order data and send one
+// per connection at EndBatch (core/tcp BeginBatch).
+func (s *Stack) BeginBatch() {
+	if s.closed {
+		return
+	}
+	s.tcp.BeginBatch()
+}
+
+// EndBatch ends the burst begun by BeginBatch and sends what TCP held back.
+func (s *Stack) EndBatch(now time.Time) {
+	if s.closed {
+		return
+	}
+	s.now = now
+	s.tcp.EndBatch(now, s.tcpOut())
+	s.finish()
+}

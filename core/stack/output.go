@@ -73,10 +73,11 @@ func (s *Stack) markFailed(ip netip.Addr) {
 	s.failed[ip] = s.now
 }
 
-// newPacket allocates a frame with room for the link header, a 20-byte IPv4
-// header and a transport part of n bytes, which it also returns.
+// newPacket returns a frame (see newFrame: reused, headers zeroed, the
+// rest to be written in full) with room for the link header, a 20-byte
+// IPv4 header and a transport part of n bytes, which it also returns.
 func (s *Stack) newPacket(n int) (frame, transport []byte) {
-	frame = make([]byte, s.linkHdr+wire.IPv4HeaderLen+n)
+	frame = s.newFrame(s.linkHdr + wire.IPv4HeaderLen + n)
 	return frame, frame[s.linkHdr+wire.IPv4HeaderLen:]
 }
 
@@ -105,7 +106,7 @@ func (s *Stack) emit(frame []byte, proto wire.IPProtocol, src, dst netip.Addr, r
 // apart from emit so that only this path moves the header to the heap.
 func (s *Stack) fragment(hdr wire.IPv4Fields, frame []byte, rt route) (queued bool, err error) {
 	err = ipv4.Fragment(&hdr, frame[s.linkHdr+wire.IPv4HeaderLen:], s.cfg.MTU, func(h *wire.IPv4Fields, chunk []byte) {
-		f := make([]byte, s.linkHdr+wire.IPv4HeaderLen+len(chunk))
+		f := s.newFrame(s.linkHdr + wire.IPv4HeaderLen + len(chunk))
 		copy(f[s.linkHdr+wire.IPv4HeaderLen:], chunk)
 		h.Encode(f[s.linkHdr:])
 		s.stats.IPv4.FragmentsOut++
@@ -113,6 +114,9 @@ func (s *Stack) fragment(hdr wire.IPv4Fields, frame []byte, rt route) (queued bo
 			queued = true
 		}
 	})
+	// The fragments copied what they carry: the whole datagram's buffer
+	// is spent.
+	s.recycle(frame)
 	if err != nil {
 		s.stats.IPv4.FragmentFails++
 		return queued, fmt.Errorf("stack: fragment: %w", err)
@@ -121,12 +125,13 @@ func (s *Stack) fragment(hdr wire.IPv4Fields, frame []byte, rt route) (queued bo
 }
 
 // transmit sends one IPv4 packet (frame minus link header is complete). It
-// returns true when the packet was queued behind ARP.
+// returns true when the packet was queued behind ARP. It takes frame over:
+// the caller must not touch it afterwards, as it may be reused at once.
 func (s *Stack) transmit(frame []byte, rt route) (queued bool) {
 	s.stats.IPv4.PacketsOut++
 	switch rt.kind {
 	case routeLocal:
-		s.loop = append(s.loop, frame[s.linkHdr:])
+		s.loop = append(s.loop, frame)
 		return false
 	case routeBroadcast:
 		if s.linkHdr != 0 {
@@ -136,6 +141,8 @@ func (s *Stack) transmit(frame []byte, rt route) (queued bool) {
 		if s.linkHdr != 0 {
 			mac, ok := s.arp.Resolve(s.now, rt.nextHop, frame[s.linkHdr:], s.arpOut())
 			if !ok {
+				// ARP queued a copy (Resolve borrows the packet).
+				s.recycle(frame)
 				return true
 			}
 			s.encodeEthernet(frame, mac, wire.EtherTypeIPv4)
@@ -159,10 +166,13 @@ func (s *Stack) drainLoop() {
 	}
 	s.looping = true
 	for i := 0; i < len(s.loop); i++ {
-		p := s.loop[i]
+		f := s.loop[i]
 		s.loop[i] = nil
 		s.stats.IPv4.LoopbackIn++
-		s.inputIPv4(p, false, true)
+		// Input borrows the packet like any inbound frame, so the buffer
+		// is spent once it returns.
+		s.inputIPv4(f[s.linkHdr:], false, true)
+		s.recycle(f)
 	}
 	s.loop = s.loop[:0]
 	s.looping = false
@@ -208,7 +218,7 @@ func (s *Stack) arpOut() *arpOutput { return (*arpOutput)(s) }
 
 func (o *arpOutput) SendARP(f *wire.ARPFields, dst wire.MAC) {
 	s := (*Stack)(o)
-	b := make([]byte, wire.EthernetHeaderLen+wire.ARPLen)
+	b := s.newFrame(wire.EthernetHeaderLen + wire.ARPLen)
 	s.encodeEthernet(b, dst, wire.EtherTypeARP)
 	f.Encode(b[wire.EthernetHeaderLen:])
 	s.queueFrame(b)
@@ -216,7 +226,7 @@ func (o *arpOutput) SendARP(f *wire.ARPFields, dst wire.MAC) {
 
 func (o *arpOutput) SendIP(packet []byte, dst wire.MAC) {
 	s := (*Stack)(o)
-	b := make([]byte, wire.EthernetHeaderLen+len(packet))
+	b := s.newFrame(wire.EthernetHeaderLen + len(packet))
 	s.encodeEthernet(b, dst, wire.EtherTypeIPv4)
 	copy(b[wire.EthernetHeaderLen:], packet)
 	s.queueFrame(b)

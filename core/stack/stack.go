@@ -47,10 +47,15 @@ type Stack struct {
 
 	ipID    uint16    // RFC 6864: unique per (src, dst, protocol) while in flight; a counter suffices
 	out     [][]byte  // frames for TakeFrames
-	loop    [][]byte  // IPv4 packets to ourselves, delivered by drainLoop
+	loop    [][]byte  // frames to ourselves (link header unused), delivered by drainLoop
 	looping bool      // drainLoop is running (it must not nest)
 	now     time.Time // the now of the current call
 	expired func(wire.IPv4)
+
+	// Spent frame buffers for newFrame (frames.go).
+	freeSmall      [][]byte
+	freeLarge      [][]byte
+	freeLargeBytes int
 
 	stats  Stats
 	closed bool
@@ -137,7 +142,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // TakeFrames appends the queued outbound frames to dst, oldest first, and
-// forgets them: the caller owns the returned buffers.
+// forgets them: the caller owns the returned buffers, and may give them
+// back with RecycleFrames once it is done with them.
 func (s *Stack) TakeFrames(dst [][]byte) [][]byte {
 	dst = append(dst, s.out...)
 	clear(s.out)
@@ -175,6 +181,7 @@ func (s *Stack) Close() {
 	}
 	s.closed = true
 	s.loop = nil
+	s.freeSmall, s.freeLarge, s.freeLargeBytes = nil, nil, 0
 	s.unreachable = nil
 	clear(s.waiters)
 }

@@ -55,6 +55,12 @@ func (s *Stack) tcpOut() *tcpOutput { return (*tcpOutput)(s) }
 // segment waiting for ARP sits in ARP's pending queue; one that cannot be
 // routed is dropped: retransmission covers both.
 func (o *tcpOutput) SendTCP(local, remote netip.AddrPort, f *wire.TCPFields, payload []byte) {
+	o.sendTCP(local, remote, f, payload, nil, 0, len(payload))
+}
+
+// sendTCP is SendTCP with the payload taken either from payload or, when
+// from is not nil, from n bytes of from at off (SendTCPFrom).
+func (o *tcpOutput) sendTCP(local, remote netip.AddrPort, f *wire.TCPFields, payload []byte, from tcp.PayloadSource, off, n int) {
 	s := (*Stack)(o)
 	src, dst := local.Addr(), remote.Addr()
 	rt, err := s.route(dst)
@@ -63,8 +69,12 @@ func (o *tcpOutput) SendTCP(local, remote netip.AddrPort, f *wire.TCPFields, pay
 		return
 	}
 	hl := f.HeaderLen()
-	frame, t := s.newPacket(hl + len(payload))
-	copy(t[hl:], payload)
+	frame, t := s.newPacket(hl + n)
+	if from != nil {
+		from.Peek(off, t[hl:])
+	} else {
+		copy(t[hl:], payload)
+	}
 	f.Encode(t, src, dst)
 	hdr := wire.IPv4Fields{
 		TotalLen: len(frame) - s.linkHdr,

@@ -3,6 +3,7 @@ package tcp
 import (
 	"time"
 
+	"github.com/microtcp/microtcp/core/tcp/sack"
 	"github.com/microtcp/microtcp/core/wire"
 )
 
@@ -16,8 +17,14 @@ const dupThresh = 3
 func (c *Conn) processAck(now time.Time, s *segment, out Output) {
 	ack := s.ack
 	wnd := uint32(s.wnd) << c.sndShift
-	if c.sackOK && s.opts.NumSACK > 0 {
+	if c.sackOK && (s.opts.NumSACK > 0 || c.sb != nil) {
+		if c.sb == nil {
+			c.sb = new(sack.Scoreboard)
+		}
 		c.sb.Update(ack, c.sndMax, s.opts.SACK[:s.opts.NumSACK])
+		if c.sb.Len() == 0 {
+			c.sb = nil // nil is empty: nothing held while nothing is SACKed
+		}
 	}
 	// RFC 5681 §2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no text,
 	// no SYN/FIN, same ACK number and same window.
@@ -73,6 +80,7 @@ func (c *Conn) processAck(now time.Time, s *segment, out Output) {
 			// SACK blocks still count (RFC 6675 §5).
 			c.enterRecovery(now, out)
 		}
+		c.probeLoss(now, ack, out)
 		return
 	}
 	c.dupAcks++
@@ -85,6 +93,7 @@ func (c *Conn) processAck(now time.Time, s *segment, out Output) {
 	case c.dupAcks >= c.dupThreshold() || (c.sackOK && c.sb.IsLost(c.sndUna, c.mss)):
 		c.enterRecovery(now, out)
 	}
+	c.probeLoss(now, ack, out)
 }
 
 // onlyDSACK reports an ACK whose SACK blocks all lie at or below SEG.ACK:
@@ -128,7 +137,7 @@ func (c *Conn) enterRecovery(now time.Time, out Output) {
 		return
 	}
 	c.inRecovery = true
-	c.tlpAt = time.Time{}
+	c.tlpAt = 0
 	c.recover = c.sndMax
 	c.highRxt = c.sndUna
 	c.cc.OnCongestion(now, c.flightSize())
@@ -194,6 +203,7 @@ func (c *Conn) newAck(now time.Time, s *segment, out Output) {
 		}
 	} else {
 		c.cc.OnAck(now, acked, c.rtt.SRTT(), c.flightSize())
+		c.tuneSndBuf(acked)
 		if c.sndUna.GreaterThan(c.recover) {
 			// Keep "recover" up with SND.UNA so the RFC 6582 test above
 			// survives sequence number wrap-around.
@@ -203,9 +213,9 @@ func (c *Conn) newAck(now time.Time, s *segment, out Output) {
 	// RFC 6298 §5.2/5.3: stop the timer when everything is acknowledged,
 	// otherwise restart it.
 	if c.sndUna == c.sndMax {
-		c.rtoAt = time.Time{}
+		c.rtoAt = 0
 	} else {
-		c.rtoAt = now.Add(c.rtt.RTO())
+		c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 	}
 	c.tlpAcked(now)
 	c.armTLP(now)
@@ -213,19 +223,26 @@ func (c *Conn) newAck(now time.Time, s *segment, out Output) {
 
 // sampleRTT feeds the estimator: from the timestamp echo when timestamps
 // are on (RFC 7323 §4.1), else from the one timed segment, never from a
-// retransmitted one (Karn's algorithm, RFC 6298 §3).
+// retransmitted one (Karn's algorithm, RFC 6298 §3). The timed segment,
+// one per round trip, also gives the fine-grained path RTT that send
+// buffer tuning uses (sndbuf.go), timestamps or not.
 func (c *Conn) sampleRTT(now time.Time, s *segment) {
+	timed := c.rttTiming && s.ack.GreaterThanEq(c.rttSeq)
+	var r time.Duration
+	if timed {
+		c.rttTiming = false
+		r = now.Sub(c.e.time(c.rttStart))
+		c.rtt.Observe(r)
+	}
 	if c.tsOK && s.opts.HasTimestamps && s.opts.TSEcr != 0 {
 		ms := c.tsNow(now) - s.opts.TSEcr
 		if ms < 1<<31 {
 			c.rtt.Sample(time.Duration(ms) * time.Millisecond)
 		}
-		c.rttTiming = false
 		return
 	}
-	if c.rttTiming && s.ack.GreaterThanEq(c.rttSeq) {
-		c.rttTiming = false
-		c.rtt.Sample(now.Sub(c.rttStart))
+	if timed {
+		c.rtt.Sample(r)
 	}
 }
 

@@ -27,14 +27,46 @@ type SourceOutput interface {
 // (frames read from a link in one go). Until EndBatch, acknowledgments that
 // only report new in-order data may be held back and sent once per
 // connection at EndBatch, like a receiver with GRO/LRO acknowledges one
-// coalesced super-segment.
-func (e *Endpoints) BeginBatch() {
-	// Implemented by the ACK-coalescing change (issue #6); until then
-	// every ACK goes out at once, which is always correct.
-}
+// coalesced super-segment. Everything else (duplicate ACKs for
+// out-of-order data, a filled hole, a FIN, window updates) still goes out
+// at once.
+func (e *Endpoints) BeginBatch() { e.inBatch = true }
 
 // EndBatch ends the burst begun by BeginBatch and sends the ACKs held back
-// during it.
+// during it: one per connection that still owes one.
 func (e *Endpoints) EndBatch(now time.Time, out Output) {
-	_, _ = now, out
+	e.inBatch = false
+	for i, c := range e.heldAcks {
+		e.heldAcks[i] = nil
+		c.ackHeld = false
+		// A connection that closed meanwhile owes nothing; one whose ACK
+		// left with data or another ACK since owes nothing either.
+		if c.state == StateClosed || c.unackedBytes == 0 {
+			continue
+		}
+		c.sendAck(now, out)
+		e.schedule(c)
+	}
+	e.heldAcks = e.heldAcks[:0]
+}
+
+// maxHeldAck bounds the data one held ACK may cover, as GRO bounds a
+// super-segment to 64 KiB: a larger stretch ACK would release a burst
+// from the sender that a queue on the path would drop.
+const maxHeldAck = 64 << 10
+
+// holdAck reports whether the ACK that c owes for in-order data may wait
+// for EndBatch, and if so, files c for it. It waits only inside a batch,
+// for less than maxHeldAck and less than a quarter of the receive window,
+// so the sender never stalls on a long burst.
+func (c *Conn) holdAck() bool {
+	e := c.e
+	if !e.inBatch || c.unackedBytes >= maxHeldAck || 4*c.unackedBytes >= c.rcvBuf.size {
+		return false
+	}
+	if !c.ackHeld {
+		c.ackHeld = true
+		e.heldAcks = append(e.heldAcks, c)
+	}
+	return true
 }

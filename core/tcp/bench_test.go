@@ -87,7 +87,7 @@ func BenchmarkTimers10k(b *testing.B) {
 	}
 	// Stagger the deadlines so each Poll fires exactly one timer.
 	for i, c := range conns {
-		c.delackAt = t0.Add(time.Duration(i) * time.Microsecond)
+		c.delackAt = e.at(t0.Add(time.Duration(i) * time.Microsecond))
 		e.schedule(c)
 	}
 	d := &discard{}
@@ -98,7 +98,7 @@ func BenchmarkTimers10k(b *testing.B) {
 		c := e.timers[0]
 		e.Poll(now, d)
 		// Re-arm the one that fired, behind all the others.
-		c.delackAt = now.Add(10 * time.Millisecond)
+		c.delackAt = e.at(now.Add(10 * time.Millisecond))
 		e.schedule(c)
 	}
 	if len(e.timers) != 10000 || d.n != b.N {

@@ -15,6 +15,7 @@ type Config struct {
 	MSS int // our MSS to advertise: the interface MTU minus 40 [1460]
 
 	SendBuffer       int // bytes of send buffer per connection [256 KiB]
+	MaxSendBuffer    int // largest send buffer, grown to twice what the path holds while the budget allows [4 MiB]
 	ReceiveBuffer    int // bytes of receive buffer per connection [256 KiB]
 	MaxReceiveBuffer int // largest receive buffer, sets the window scale [4 MiB]
 	MaxOutOfOrder    int // out-of-order ranges kept per connection [16]
@@ -49,6 +50,10 @@ type Config struct {
 	MaxSynBacklog     int // half-open connections per listener [256]
 	ChallengeACKLimit int // challenge ACKs per second per Endpoints (RFC 5961 §7) [1000]
 
+	// MaxConnections bounds the connections of one Endpoints in every
+	// state but CLOSED, TIME-WAIT included [65536]; see limits.go.
+	MaxConnections int
+
 	EphemeralLow, EphemeralHigh uint16 // ephemeral port range [32768, 60999]
 
 	NoSACK, NoTimestamps, NoWindowScale bool // switch options off (tests, interop)
@@ -76,11 +81,13 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.SendBuffer, 256<<10)
 	def(&c.ReceiveBuffer, 256<<10)
 	def(&c.MaxReceiveBuffer, 4<<20)
+	def(&c.MaxSendBuffer, 4<<20)
 	def(&c.MaxOutOfOrder, 16)
 	def(&c.MemoryBudget, 64<<20)
 	def(&c.SynRetries, 6)
 	def(&c.Retries, 15)
 	def(&c.MaxSynBacklog, 256)
+	def(&c.MaxConnections, DefaultMaxConnections)
 	def(&c.ChallengeACKLimit, 1000)
 	defd(&c.MSL, 30*time.Second)
 	defd(&c.FinWait2Timeout, 60*time.Second)
@@ -100,12 +107,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxReceiveBuffer < c.ReceiveBuffer {
 		c.MaxReceiveBuffer = c.ReceiveBuffer
 	}
+	c.MaxSendBuffer = max(c.MaxSendBuffer, c.SendBuffer)
 	switch {
 	case c.MSS < 88 || c.MSS > 65495:
 		return c, fmt.Errorf("tcp: config: MSS %d outside [88, 65495]", c.MSS)
 	case c.EphemeralLow > c.EphemeralHigh:
 		return c, fmt.Errorf("tcp: config: ephemeral range %d-%d is empty", c.EphemeralLow, c.EphemeralHigh)
-	case c.ReceiveBuffer > 1<<30 || c.SendBuffer > 1<<30 || c.MaxReceiveBuffer > 1<<30:
+	case c.ReceiveBuffer > 1<<30 || c.SendBuffer > 1<<30 || c.MaxReceiveBuffer > 1<<30 || c.MaxSendBuffer > 1<<30:
 		return c, fmt.Errorf("tcp: config: buffers above 1 GiB exceed the largest TCP window (RFC 7323 §2.3)")
 	}
 	if _, err := cc.New(c.CongestionControl); err != nil {

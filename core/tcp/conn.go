@@ -19,86 +19,87 @@ import (
 type Conn struct {
 	e             *Endpoints
 	local, remote netip.AddrPort
-	state         State
 	listener      *Listener // while in the listener's SYN or accept queue
-	passive       bool
 
 	// Send sequence variables (RFC 9293 §3.3.1). snd.max is the highest
 	// sequence number sent, which snd.nxt falls back from after a timeout.
 	iss, sndUna, sndNxt, sndMax wire.Seq
 	sndWnd, maxSndWnd           uint32
 	sndWl1, sndWl2              wire.Seq
-	sndBuf                      ring
 	sndBufSeq                   wire.Seq // sequence number of sndBuf's first byte
-	finQueued                   bool     // FIN follows the last byte in sndBuf
+	tsOffset                    uint32   // added to our TSval clock (RFC 7323 §5.4)
+	sndBuf                      ring
 
 	// Receive sequence variables. rcv.adv is the right edge of the window
 	// we advertised, which must never move left (RFC 9293 §3.8.6.2.2).
 	irs, rcvNxt, rcvAdv wire.Seq
+	oooFinSeq           wire.Seq // where the FIN that arrived out of order goes (oooFin)
+	lastAckSent         wire.Seq // Last.ACK.sent (RFC 7323 §4.3)
+	tsRecent            uint32   // TS.Recent (RFC 7323 §4.3)
 	rcvBuf              ring
 	ooo                 oooRanges
-	sackRecv            sack.RecvBlocks
-	oooFin              bool // a FIN arrived out of order at oooFinSeq
-	oooFinSeq           wire.Seq
-	finReceived         bool
-	unackedBytes        int // received but not yet acknowledged (delayed ACK)
-	tuneStart           time.Time
-	tuneCopied          int      // bytes the application read since tuneStart
-	lastAckSent         wire.Seq // Last.ACK.sent (RFC 7323 §4.3)
+	sackRecv            *sack.RecvBlocks // nil while no out-of-order data is held
+	unackedBytes        int              // received but not yet acknowledged (delayed ACK)
+	tuneStart           instant
+	tuneCopied          int // bytes the application read since tuneStart
 
 	// Negotiated options.
-	mss                int // effective send MSS: payload bytes per segment
-	rcvMSS             int // the peer's largest segment, for delayed ACK
-	sndShift, rcvShift uint8
-	tsOK, sackOK, wsOK bool
-	tsRecent           uint32
-	tsOffset           uint32
+	mss    int // effective send MSS: payload bytes per segment
+	rcvMSS int // the peer's largest segment, for delayed ACK
 
 	rtt        rtt.Estimator
 	cc         cc.Algorithm
-	rttTiming  bool // Karn: timing one segment when timestamps are off
-	rttSeq     wire.Seq
-	rttStart   time.Time
-	rtoAt      time.Time // retransmission timer (RFC 6298 §5)
-	persistAt  time.Time // persist timer (RFC 9293 §3.8.6.1)
-	delackAt   time.Time // delayed ACK timer (RFC 1122 4.2.3.2)
-	closeAt    time.Time // TIME-WAIT or FIN-WAIT-2 timeout
+	rttStart   instant
+	rtoAt      instant // retransmission timer (RFC 6298 §5)
+	persistAt  instant // persist timer (RFC 9293 §3.8.6.1)
+	delackAt   instant // delayed ACK timer (RFC 1122 4.2.3.2)
+	closeAt    instant // TIME-WAIT or FIN-WAIT-2 timeout
 	retries    int
-	persistExp int
-	probesOut  int // zero-window probes sent since the peer last answered
-	lastSend   time.Time
+	persistExp int32
+	probesOut  int32 // zero-window probes sent since the peer last answered
+	lastSend   instant
 
 	// Loss recovery (RFC 6582, RFC 6675).
-	dupAcks    int
-	inRecovery bool
+	rttSeq     wire.Seq // the segment timed for Karn (rttTiming)
 	recover    wire.Seq
-	inflate    int
-	sb         sack.Scoreboard
 	highRxt    wire.Seq
-	rxtUna     wire.Seq  // SND.UNA when its segment was last resent...
-	rxtUnaMark wire.Seq  // ...and SND.MAX then (lost-retransmission check)
-	tlpAt      time.Time // probe timeout (RFC 8985 §7)
-	tlpOut     bool      // a probe is outstanding (TLPRxtOut)
-	tlpRxt     bool      // ... and it was a retransmission
-	tlpEnd     wire.Seq  // SND.MAX when the probe went out
-	rack       rackState
+	rxtUna     wire.Seq // SND.UNA when its segment was last resent...
+	rxtUnaMark wire.Seq // ...and SND.MAX then (lost-retransmission check)
+	tlpEnd     wire.Seq // SND.MAX when the probe went out
+	dupAcks    int
+	inflate    int
+	sb         *sack.Scoreboard // nil while nothing is SACKed
+	tlpAt      instant          // probe timeout (RFC 8985 §7)
+	rack       *rackState       // nil until RACK records a segment
 
-	keepAlive          bool
-	kaIdle, kaInterval time.Duration
-	kaCount, kaProbes  int
-	keepAt             time.Time // keepalive timer
+	ka *keepAlive // nil until SetKeepAlive
 
-	noDelay    bool
-	budgetWait bool // the writer waits for the memory budget
-	userClosed bool // Close was called: nothing more will be read
-	err        error
-	softErr    error // ICMP soft error, reported on timeout (RFC 1122 4.2.3.9)
-	readable   func()
-	writable   func()
+	err      error
+	softErr  error // ICMP soft error, reported on timeout (RFC 1122 4.2.3.9)
+	readable func()
+	writable func()
 
-	emitted   uint64 // segments sent, to tell whether an ACK already went out
-	deadline  time.Time
-	heapIndex int
+	deadline  instant // in Endpoints.timers
+	emitted   uint32  // segments sent, to tell whether an ACK already went out
+	heapIndex int32
+
+	// The small fields last, packed together: an idle connection's size
+	// is mostly this struct (issue #6).
+	state              State
+	passive            bool
+	finQueued          bool // FIN follows the last byte in sndBuf
+	oooFin             bool // a FIN arrived out of order at oooFinSeq
+	finReceived        bool
+	sndShift, rcvShift uint8
+	tsOK, sackOK, wsOK bool
+	rttTiming          bool // Karn: timing one segment when timestamps are off
+	inRecovery         bool
+	tlpOut             bool // a probe is outstanding (TLPRxtOut)
+	tlpRxt             bool // ... and it was a retransmission
+	noDelay            bool
+	budgetWait         bool // the writer waits for the memory budget
+	userClosed         bool // Close was called: nothing more will be read
+	ackHeld            bool // filed in Endpoints.heldAcks until EndBatch
 }
 
 func (e *Endpoints) newConn(now time.Time, local, remote netip.AddrPort) *Conn {
@@ -107,17 +108,15 @@ func (e *Endpoints) newConn(now time.Time, local, remote netip.AddrPort) *Conn {
 		e:         e,
 		local:     local,
 		remote:    remote,
-		sndBuf:    newBudgetRing(e.cfg.SendBuffer, e.budget, sendKeep(e.budget.limit)),
-		rcvBuf:    newBudgetRing(e.cfg.ReceiveBuffer, e.budget, 0),
-		ooo:       oooRanges{max: e.cfg.MaxOutOfOrder},
+		sndBuf:    newBudgetRing(e.cfg.SendBuffer, e.budget, true),
+		rcvBuf:    newBudgetRing(e.cfg.ReceiveBuffer, e.budget, false),
 		mss:       536, // RFC 9293 §3.7.1 default until the peer says
 		rcvMSS:    536,
-		rtt:       rtt.New(rtt.Config{InitialRTO: e.cfg.InitialRTO, MinRTO: e.cfg.MinRTO, MaxRTO: e.cfg.MaxRTO}),
+		rtt:       rtt.NewShared(&e.rttCfg),
 		cc:        algo,
 		heapIndex: -1,
 		tsOffset:  tupleHash(&e.cfg.Secret, 't', local, remote), // RFC 7323 §5.4 per-connection offset
 	}
-	c.kaIdle, c.kaInterval, c.kaCount = e.cfg.KeepAliveIdle, e.cfg.KeepAliveInterval, e.cfg.KeepAliveCount
 	c.iss = isn(&e.cfg.Secret, now, local, remote)
 	if e.issHook != nil {
 		c.iss = e.issHook()
@@ -280,7 +279,7 @@ func (c *Conn) Close(now time.Time, out Output) error {
 	err := c.CloseWrite(now, out)
 	c.userClosed = true
 	if c.state == StateFinWait2 && c.closeAt.IsZero() {
-		c.closeAt = now.Add(c.e.cfg.FinWait2Timeout)
+		c.closeAt = c.e.at(now.Add(c.e.cfg.FinWait2Timeout))
 		c.e.schedule(c)
 	}
 	return err
@@ -316,8 +315,8 @@ func (c *Conn) terminate(err error) {
 	c.ooo.reset()
 	c.releaseRcvBuf()
 	c.e.forgetIdle(c)
-	c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.keepAt, c.tlpAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.rack = rackState{}
+	c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.tlpAt = 0, 0, 0, 0, 0
+	c.ka, c.rack, c.sb, c.sackRecv = nil, nil, nil, nil
 	c.e.remove(c)
 	c.wake(true, true)
 }
@@ -339,22 +338,40 @@ func connError(what string, errno syscall.Errno) error {
 // SetKeepAlive turns keepalive probes on or off (RFC 1122 4.2.3.6: off by
 // default). Zero durations or count keep the configured values.
 func (c *Conn) SetKeepAlive(now time.Time, on bool, idle, interval time.Duration, count int) {
-	c.keepAlive = on
+	if c.state == StateClosed {
+		return
+	}
+	ka := c.ka
+	if ka == nil {
+		cfg := &c.e.cfg
+		ka = &keepAlive{idle: cfg.KeepAliveIdle, interval: cfg.KeepAliveInterval, count: cfg.KeepAliveCount}
+		c.ka = ka
+	}
+	ka.on = on
 	if idle > 0 {
-		c.kaIdle = idle
+		ka.idle = idle
 	}
 	if interval > 0 {
-		c.kaInterval = interval
+		ka.interval = interval
 	}
 	if count > 0 {
-		c.kaCount = count
+		ka.count = count
 	}
-	c.kaProbes = 0
-	c.keepAt = time.Time{}
-	if on && c.state != StateClosed {
-		c.keepAt = now.Add(c.kaIdle)
+	ka.probes = 0
+	ka.at = time.Time{}
+	if on {
+		ka.at = now.Add(ka.idle)
 	}
 	c.e.schedule(c)
+}
+
+// keepAlive is the keepalive state (RFC 1122 4.2.3.6), apart from the
+// TCB because few connections ever use it.
+type keepAlive struct {
+	on             bool
+	idle, interval time.Duration
+	count, probes  int
+	at             time.Time // the keepalive timer
 }
 
 // releaseRcvBuf gives the receive ring's storage back once nothing more

@@ -111,14 +111,11 @@ func (l *Listener) cookieValid(now time.Time, local, remote netip.AddrPort, s *s
 	return false
 }
 
-// cookieConn rebuilds a connection from the ACK of a cookie SYN,ACK, or
-// returns nil if the ACK does not carry a valid cookie.
+// cookieConn rebuilds a connection from the ACK of a cookie SYN,ACK,
+// which cookieValid has accepted.
 func (l *Listener) cookieConn(now time.Time, local, remote netip.AddrPort, s *segment) *Conn {
 	e := l.e
 	cfg := &e.cfg
-	if !l.cookieValid(now, local, remote, s) {
-		return nil
-	}
 	cookie := uint32(s.ack) - 1
 	irs := s.seq.Add(^uint32(0))
 	// Rebuild the options of the SYN the cookie answered.

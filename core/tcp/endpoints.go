@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/microtcp/microtcp/core/tcp/rtt"
 	"github.com/microtcp/microtcp/core/wire"
 )
 
@@ -31,7 +32,8 @@ type Stats struct {
 	Retransmits, RTOs                   uint64
 	FastRetransmits                     uint64
 	PAWSRejected                        uint64
-	ListenOverflows                     uint64
+	ListenOverflows                     uint64 // SYNs and handshake-completing ACKs dropped: accept queue full
+	AcceptQueuePeak                     uint64 // the longest any listener's accept queue has been
 	SynCookiesSent, SynCookiesValidated uint64
 	TailLossProbes                      uint64
 	LostRetransmits                     uint64 // resends found lost in SACK recovery
@@ -42,6 +44,15 @@ type Stats struct {
 	// lack of it.
 	BudgetInUse, BudgetPeak uint64
 	BudgetDenied            uint64
+
+	// The connection limit (Config.MaxConnections): connections held now
+	// in any state but CLOSED (TIME-WAIT included), incoming SYNs and
+	// cookie ACKs dropped and Connect calls refused (ENOBUFS) at the limit,
+	// and TIME-WAIT connections ended early to make room.
+	Connections      uint64
+	ConnLimitDrops   uint64
+	ConnLimitRefused uint64
+	TimeWaitRecycled uint64
 }
 
 // Endpoints is the whole TCP layer of one host: the demultiplexing table,
@@ -65,7 +76,15 @@ type Endpoints struct {
 	idle   map[*Conn]struct{} // connections with an empty ring that holds storage
 	sweep  time.Time          // when to release the storage of rings still idle
 
+	timeWait []*Conn // connections in the order they entered TIME-WAIT (limits.go)
+
 	issHook func() wire.Seq // tests: choose the ISS (e.g. near 2^32)
+
+	inBatch  bool    // between BeginBatch and EndBatch
+	heldAcks []*Conn // connections whose ACK waits for EndBatch
+
+	epoch  time.Time  // instant zero (instant.go)
+	rttCfg rtt.Config // shared by every connection's estimator
 }
 
 // New returns an empty TCP layer; cfg zero fields take their defaults.
@@ -81,6 +100,7 @@ func New(cfg Config) (*Endpoints, error) {
 		scratch:   make([]byte, cfg.MSS),
 		budget:    &budget{limit: cfg.MemoryBudget},
 		idle:      make(map[*Conn]struct{}),
+		rttCfg:    rtt.Config{InitialRTO: cfg.InitialRTO, MinRTO: cfg.MinRTO, MaxRTO: cfg.MaxRTO},
 	}, nil
 }
 
@@ -89,6 +109,7 @@ func (e *Endpoints) Stats() Stats {
 	s := e.stats
 	s.BudgetInUse, s.BudgetPeak = uint64(e.budget.inUse), uint64(e.budget.peak)
 	s.BudgetDenied = e.budget.denied
+	s.Connections = uint64(len(e.conns))
 	return s
 }
 
@@ -106,7 +127,7 @@ func (e *Endpoints) Poll(now time.Time, out Output) {
 	if due(e.sweep, now) {
 		e.sweepIdle(now)
 	}
-	for len(e.timers) > 0 && !e.timers[0].deadline.After(now) {
+	for len(e.timers) > 0 && !e.timers.min().After(now) {
 		c := e.timers[0]
 		c.onTimer(now, out)
 		e.schedule(c)
@@ -129,6 +150,7 @@ func (e *Endpoints) remove(c *Conn) {
 		delete(e.conns, id)
 	}
 	e.timers.set(c, time.Time{})
+	e.compactTimeWait()
 }
 
 // Listen opens a passive endpoint (RFC 9293 §3.10.1 OPEN, passive). An
@@ -211,6 +233,11 @@ func (e *Endpoints) Connect(now time.Time, local, remote netip.AddrPort, out Out
 	} else if e.portInUse(local, remote) {
 		return nil, fmt.Errorf("tcp: connect %v to %v: %w", local, remote, syscall.EADDRINUSE)
 	}
+	if !e.connSlot() {
+		e.stats.ConnLimitRefused++
+		return nil, fmt.Errorf("tcp: connect to %v: %d connections open, the limit (MaxConnections): %w",
+			remote, len(e.conns), syscall.ENOBUFS)
+	}
 	if !e.admit() {
 		return nil, fmt.Errorf("tcp: connect to %v: memory budget exhausted (%d of %d bytes in use): %w",
 			remote, e.budget.inUse, e.budget.limit, syscall.ENOBUFS)
@@ -248,7 +275,15 @@ func (e *Endpoints) Input(now time.Time, src, dst netip.Addr, seg wire.TCP, out 
 		// incarnation ends TIME-WAIT and goes to the listener.
 		c.terminate(nil)
 	} else if ok {
+		if c.holdsHandshake(&s) {
+			e.stats.ListenOverflows++
+			return
+		}
+		wasTimeWait := c.state == StateTimeWait
 		c.input(now, &s, out)
+		if !wasTimeWait && c.state == StateTimeWait {
+			e.timeWaitStarted(c)
+		}
 		e.schedule(c)
 		return
 	}

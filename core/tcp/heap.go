@@ -6,12 +6,12 @@ import "time"
 // NextDeadline is O(1) and a timer change O(log n) with many connections.
 type deadlineHeap []*Conn
 
-func (h deadlineHeap) less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h deadlineHeap) less(i, j int) bool { return h[i].deadline < h[j].deadline }
 
 func (h deadlineHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = i
-	h[j].heapIndex = j
+	h[i].heapIndex = int32(i)
+	h[j].heapIndex = int32(j)
 }
 
 func (h deadlineHeap) up(i int) {
@@ -45,15 +45,15 @@ func (h deadlineHeap) down(i int) {
 
 // set places c in the heap at deadline d, or removes it when d is zero.
 func (h *deadlineHeap) set(c *Conn, d time.Time) {
-	c.deadline = d
+	c.deadline = c.e.at(d)
 	switch {
 	case c.heapIndex < 0 && d.IsZero():
 	case c.heapIndex < 0:
-		c.heapIndex = len(*h)
+		c.heapIndex = int32(len(*h))
 		*h = append(*h, c)
-		h.up(c.heapIndex)
+		h.up(len(*h) - 1)
 	case d.IsZero():
-		i := c.heapIndex
+		i := int(c.heapIndex)
 		last := len(*h) - 1
 		h.swap(i, last)
 		(*h)[last] = nil
@@ -64,8 +64,9 @@ func (h *deadlineHeap) set(c *Conn, d time.Time) {
 			h.up(i)
 		}
 	default:
-		h.down(c.heapIndex)
-		h.up(c.heapIndex)
+		i := int(c.heapIndex)
+		h.down(i)
+		h.up(int(c.heapIndex))
 	}
 }
 
@@ -73,5 +74,5 @@ func (h deadlineHeap) min() time.Time {
 	if len(h) == 0 {
 		return time.Time{}
 	}
-	return h[0].deadline
+	return h[0].e.time(h[0].deadline)
 }

@@ -51,10 +51,10 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 	}
 	// Any acceptable segment answers our zero-window probes.
 	c.probesOut = 0
-	if c.keepAlive {
+	if ka := c.ka; ka != nil && ka.on {
 		// Anything acceptable from the peer proves it alive.
-		c.kaProbes = 0
-		c.keepAt = now.Add(c.kaIdle)
+		ka.probes = 0
+		ka.at = now.Add(ka.idle)
 	}
 	// RFC 7323 §4.3 (2): remember the timestamp to echo.
 	if c.tsOK && s.opts.HasTimestamps && int32(s.opts.TSVal-c.tsRecent) >= 0 && s.seq.LessThanEq(c.lastAckSent) {
@@ -118,7 +118,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 		if finAcked {
 			c.state = StateFinWait2
 			if c.userClosed {
-				c.closeAt = now.Add(c.e.cfg.FinWait2Timeout)
+				c.closeAt = c.e.at(now.Add(c.e.cfg.FinWait2Timeout))
 			}
 		}
 	case StateClosing:
@@ -148,7 +148,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 		// already received, so text cannot be new. A FIN retransmitted into
 		// TIME-WAIT is acknowledged and restarts the 2 MSL timeout.
 		if c.state == StateTimeWait && s.flags.Has(wire.FlagFIN) {
-			c.closeAt = now.Add(2 * c.e.cfg.MSL)
+			c.closeAt = c.e.at(now.Add(2 * c.e.cfg.MSL))
 			ackNow = true
 		}
 	}
@@ -158,7 +158,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 	if ackNow && c.state != StateClosed && c.emitted == sent {
 		c.sendAck(now, out)
 	} else if c.unackedBytes > 0 && c.delackAt.IsZero() {
-		c.delackAt = now.Add(c.e.cfg.DelayedAckTimeout)
+		c.delackAt = c.e.at(now.Add(c.e.cfg.DelayedAckTimeout))
 	}
 }
 
@@ -256,7 +256,7 @@ func (c *Conn) ackSYN(now time.Time, s *segment) {
 	c.sampleRTT(now, s)
 	c.rtt.ResetBackoff()
 	c.retries = 0
-	c.rtoAt = time.Time{}
+	c.rtoAt = 0
 }
 
 // establish completes a passive or simultaneous open from SYN-RECEIVED.
@@ -339,9 +339,9 @@ func (c *Conn) negotiate(s *segment) {
 // buffers: a TIME-WAIT connection holds only its sequence numbers.
 func (c *Conn) enterTimeWait(now time.Time) {
 	c.state = StateTimeWait
-	c.closeAt = now.Add(2 * c.e.cfg.MSL)
-	c.rtoAt, c.persistAt, c.keepAt, c.tlpAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	c.rack = rackState{}
+	c.closeAt = c.e.at(now.Add(2 * c.e.cfg.MSL))
+	c.rtoAt, c.persistAt, c.tlpAt = 0, 0, 0
+	c.ka, c.rack, c.sb, c.sackRecv = nil, nil, nil, nil
 	c.sndBuf.release()
 	c.ooo.reset()
 	c.releaseRcvBuf()

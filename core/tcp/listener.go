@@ -76,14 +76,21 @@ func (l *Listener) input(now time.Time, local, remote netip.AddrPort, s *segment
 		// An incoming RST in LISTEN is ignored.
 		return
 	case s.flags.Has(wire.FlagACK) && !s.flags.Has(wire.FlagSYN):
-		if len(l.acceptQ) < l.backlog && e.admit() {
-			if c := l.cookieConn(now, local, remote, s); c != nil {
+		if l.cookieValid(now, local, remote, s) {
+			// The cookie proves a peer that completed the handshake; the
+			// connection joins the accept queue only if the limits allow,
+			// else the ACK is dropped and the peer's retransmission of it
+			// (or of its first data) tries again.
+			switch {
+			case l.acceptQueueFull():
+				e.stats.ListenOverflows++
+			case !e.connSlot():
+				e.stats.ConnLimitDrops++
+			case e.admit():
+				c := l.cookieConn(now, local, remote, s)
 				e.conns[fourTuple{local, remote}] = c
 				e.stats.ConnectionsOpened++
-				l.acceptQ = append(l.acceptQ, c)
-				if l.waker != nil {
-					l.waker()
-				}
+				l.enqueue(c)
 				// The ACK may carry data or a FIN: process it as any segment.
 				c.input(now, s, out)
 				e.schedule(c)
@@ -109,12 +116,28 @@ func (l *Listener) input(now time.Time, local, remote netip.AddrPort, s *segment
 		e.stats.Dropped++
 		return
 	}
-	if len(l.acceptQ) >= l.backlog {
+	if l.acceptQueueFull() {
 		// Nobody accepts: drop the SYN, the peer retransmits it.
 		e.stats.ListenOverflows++
 		return
 	}
-	if l.synQ >= e.cfg.MaxSynBacklog || l.alwaysCookies {
+	cookie := l.synQ >= e.cfg.MaxSynBacklog || l.alwaysCookies
+	if e.atConnLimit() {
+		// Only a TIME-WAIT connection can make room, and only for a peer
+		// that proves itself by returning a cookie (limits.go).
+		switch {
+		case e.oldestTimeWait() == nil:
+			e.stats.ConnLimitDrops++
+			return
+		case !e.cfg.NoSynCookies:
+			cookie = true
+		case !cookie:
+			// Without cookies the SYN itself may end a TIME-WAIT, as
+			// RFC 6191 lets a SYN for the same four-tuple do.
+			e.connSlot()
+		}
+	}
+	if cookie {
 		if e.cfg.NoSynCookies {
 			e.stats.ListenOverflows++
 			return
@@ -153,10 +176,7 @@ func (l *Listener) established(c *Conn) {
 	if l.closed {
 		return
 	}
-	l.acceptQ = append(l.acceptQ, c)
-	if l.waker != nil {
-		l.waker()
-	}
+	l.enqueue(c)
 }
 
 // forget drops a half-open c from the SYN queue.

@@ -4,14 +4,15 @@ import "github.com/microtcp/microtcp/core/wire"
 
 // oooRanges records which sequence ranges beyond rcv.nxt we hold, sorted and
 // disjoint. It is bounded: a range that does not fit is refused, and the
-// sender retransmits it (which is always safe).
+// sender retransmits it (which is always safe). The bound is passed in
+// (Config.MaxOutOfOrder) rather than kept in every connection.
 type oooRanges struct {
-	r   []wire.SACKBlock
-	max int
+	r []wire.SACKBlock
 }
 
-// add records [left, right) and reports whether it was kept.
-func (o *oooRanges) add(left, right wire.Seq) bool {
+// add records [left, right), keeping at most max ranges, and reports
+// whether it was kept.
+func (o *oooRanges) add(left, right wire.Seq, max int) bool {
 	// Find the first range whose right edge reaches left.
 	i := 0
 	for i < len(o.r) && o.r[i].Right.LessThan(left) {
@@ -24,11 +25,11 @@ func (o *oooRanges) add(left, right wire.Seq) bool {
 		j++
 	}
 	if i == j { // no overlap: insert
-		if len(o.r) >= o.max {
+		if len(o.r) >= max {
 			return false
 		}
 		if o.r == nil {
-			o.r = make([]wire.SACKBlock, 0, o.max)
+			o.r = make([]wire.SACKBlock, 0, max)
 		}
 		o.r = append(o.r, wire.SACKBlock{})
 		copy(o.r[i+1:], o.r[i:])

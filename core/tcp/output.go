@@ -36,7 +36,7 @@ func (c *Conn) output(now time.Time, out Output) {
 	if c.flightSize() == 0 && c.unsent() > 0 && !c.lastSend.IsZero() {
 		// RFC 5681 §4.1: restart from a smaller window after an idle
 		// period longer than the RTO.
-		if idle := now.Sub(c.lastSend); idle > c.rtt.RTO() {
+		if idle := now.Sub(c.e.time(c.lastSend)); idle > c.rtt.RTO() {
 			c.cc.OnIdle(now, idle, c.rtt.RTO())
 		}
 	}
@@ -50,15 +50,15 @@ func (c *Conn) output(now time.Time, out Output) {
 	}
 	switch {
 	case c.sndNxt != c.sndUna:
-		c.persistAt = time.Time{}
+		c.persistAt = 0
 		if c.rtoAt.IsZero() {
-			c.rtoAt = now.Add(c.rtt.RTO())
+			c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 		}
 	case !sent && (c.unsent() > 0 || c.finPending()) && c.persistAt.IsZero():
 		// Nothing in flight and we may not send: only the persist timer
 		// can learn about the window opening (RFC 9293 §3.8.6.1), and it
 		// doubles as the SWS override timer (RFC 1122 4.2.3.4).
-		c.persistAt = now.Add(c.persistInterval())
+		c.persistAt = c.e.at(now.Add(c.persistInterval()))
 	}
 }
 
@@ -126,11 +126,13 @@ func (c *Conn) sendNext(now time.Time, out Output, budget int, force bool) bool 
 // retransmission, and advances SND.NXT and SND.MAX past it.
 func (c *Conn) sendData(now time.Time, out Output, seq wire.Seq, n int, fin bool) {
 	off := int(seq.Sub(c.sndBufSeq))
-	p := c.e.scratch[:n]
-	if got := c.sndBuf.Peek(off, p); got < n {
+	if avail := c.sndBuf.Len() - off; n > avail || off < 0 {
 		// Never send bytes that are not in the buffer; the callers keep n
 		// within it, so this only guards against a bookkeeping bug.
-		p, n, fin = p[:max(got, 0)], max(got, 0), false
+		n, fin = max(min(n, avail), 0), false
+		if off < 0 {
+			n = 0
+		}
 	}
 	flags := wire.FlagACK
 	if fin {
@@ -146,8 +148,8 @@ func (c *Conn) sendData(now time.Time, out Output, seq wire.Seq, n int, fin bool
 	if seq.LessThan(c.sndMax) {
 		c.e.stats.Retransmits++
 		c.rttTiming = false // Karn: never time a retransmitted segment
-	} else if !c.rttTiming && !c.tsOK && n > 0 {
-		c.rttTiming, c.rttSeq, c.rttStart = true, end, now
+	} else if !c.rttTiming && n > 0 {
+		c.rttTiming, c.rttSeq, c.rttStart = true, end, c.e.at(now)
 	}
 	if seq == c.sndNxt {
 		c.sndNxt = end
@@ -158,10 +160,19 @@ func (c *Conn) sendData(now time.Time, out Output, seq wire.Seq, n int, fin bool
 	if seq == c.sndUna && seq != end {
 		c.rxtUna, c.rxtUnaMark = seq, c.sndMax
 	}
-	c.lastSend = now
-	c.emit(now, out, seq, flags, p)
+	c.lastSend = c.e.at(now)
+	f := c.header(now, seq, flags)
+	if so, ok := out.(SourceOutput); ok {
+		// The stack copies the payload straight from the send buffer
+		// into the frame.
+		so.SendTCPFrom(c.local, c.remote, f, &c.sndBuf, off, n)
+	} else {
+		p := c.e.scratch[:n]
+		c.sndBuf.Peek(off, p)
+		out.SendTCP(c.local, c.remote, f, p)
+	}
 	if c.rtoAt.IsZero() {
-		c.rtoAt = now.Add(c.rtt.RTO())
+		c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 	}
 	if newData && !c.tlpOut {
 		c.armTLP(now)
@@ -188,6 +199,13 @@ func (c *Conn) retransmitFirst(now time.Time, out Output) {
 // emit hands one segment to out, with the ACK, window and options every
 // synchronized segment carries.
 func (c *Conn) emit(now time.Time, out Output, seq wire.Seq, flags wire.TCPFlags, payload []byte) {
+	out.SendTCP(c.local, c.remote, c.header(now, seq, flags), payload)
+}
+
+// header fills the Endpoints' scratch header for a segment about to be
+// sent: the ACK, window and options every synchronized segment carries.
+// It counts the segment as sent.
+func (c *Conn) header(now time.Time, seq wire.Seq, flags wire.TCPFlags) *wire.TCPFields {
 	f := &c.e.fields
 	*f = wire.TCPFields{SrcPort: c.local.Port(), DstPort: c.remote.Port(), Seq: seq, Flags: flags}
 	syn := flags.Has(wire.FlagSYN)
@@ -195,7 +213,7 @@ func (c *Conn) emit(now time.Time, out Output, seq wire.Seq, flags wire.TCPFlags
 		f.Ack = c.rcvNxt
 		c.lastAckSent = c.rcvNxt
 		c.unackedBytes = 0
-		c.delackAt = time.Time{}
+		c.delackAt = 0
 	}
 	f.Window = c.advertise(syn)
 	if syn {
@@ -215,7 +233,7 @@ func (c *Conn) emit(now time.Time, out Output, seq wire.Seq, flags wire.TCPFlags
 	}
 	c.e.stats.SegmentsOut++
 	c.emitted++
-	out.SendTCP(c.local, c.remote, f, payload)
+	return f
 }
 
 // synOptions fills the options of our SYN or SYN,ACK: everything enabled
@@ -245,7 +263,7 @@ func (c *Conn) sendSYN(now time.Time, out Output) {
 		flags |= wire.FlagACK
 	}
 	if c.sndMax == c.iss && !c.tsOK {
-		c.rttTiming, c.rttSeq, c.rttStart = true, c.iss.Add(1), now
+		c.rttTiming, c.rttSeq, c.rttStart = true, c.iss.Add(1), c.e.at(now)
 	} else {
 		c.rttTiming = false // Karn: a retransmitted SYN is not timed
 	}
@@ -253,7 +271,7 @@ func (c *Conn) sendSYN(now time.Time, out Output) {
 	c.sndMax = c.sndNxt
 	c.emit(now, out, c.iss, flags, nil)
 	if c.rtoAt.IsZero() {
-		c.rtoAt = now.Add(c.rtt.RTO())
+		c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 	}
 }
 

@@ -51,7 +51,10 @@ func (c *Conn) rackSent(now time.Time, seq, end wire.Seq) {
 	if !c.rackOn() || seq == end {
 		return
 	}
-	r := &c.rack
+	if c.rack == nil {
+		c.rack = new(rackState)
+	}
+	r := c.rack
 	for i := range r.segs {
 		s := &r.segs[i]
 		if s.end.LessThanEq(seq) || s.start.GreaterThanEq(end) {
@@ -68,10 +71,10 @@ func (c *Conn) rackSent(now time.Time, seq, end wire.Seq) {
 // rackAck runs RFC 8985 §6.2 steps 1–5 for an arriving ACK and reports
 // whether a segment was newly marked lost.
 func (c *Conn) rackAck(now time.Time, s *segment) bool {
-	if !c.rackOn() {
+	r := c.rack
+	if !c.rackOn() || r == nil {
 		return false
 	}
-	r := &c.rack
 	blocks := s.opts.SACK[:s.opts.NumSACK]
 	delivered := func(x *rackSeg) bool {
 		if x.end.LessThanEq(s.ack) {
@@ -130,7 +133,7 @@ func (c *Conn) rackAck(now time.Time, s *segment) bool {
 // adaptation: zero while no reordering was seen and recovery is under
 // way or DupThresh segments were SACKed, else min_RTT/4 bounded by SRTT.
 func (c *Conn) reoWnd() time.Duration {
-	r := &c.rack
+	r := c.rack
 	if !r.reord {
 		if c.inRecovery {
 			return 0
@@ -152,7 +155,10 @@ func (c *Conn) reoWnd() time.Duration {
 // delivered one by more than the reordering window (RFC 8985 §6.2 step 5)
 // and arms the reordering timer for the earliest that is not yet.
 func (c *Conn) rackDetect(now time.Time) bool {
-	r := &c.rack
+	r := c.rack
+	if r == nil {
+		return false
+	}
 	r.timer = time.Time{}
 	if r.xmitTS.IsZero() {
 		return false
@@ -179,7 +185,7 @@ func (c *Conn) rackDetect(now time.Time) bool {
 
 // rackNextLost is the first segment marked lost and not yet resent.
 func (c *Conn) rackNextLost() (wire.SACKBlock, bool) {
-	for _, x := range c.rack.segs {
+	for _, x := range c.rackSegs() {
 		if x.lost && !x.sacked && x.end.GreaterThan(c.sndUna) {
 			return wire.SACKBlock{Left: x.start.Max(c.sndUna), Right: x.end}, true
 		}
@@ -216,7 +222,10 @@ func (c *Conn) rackLoss(now time.Time, out Output) {
 // rackReset forgets the RACK marks after a timeout (RFC 8985 §6.3: the
 // RTO retransmits everything not SACKed anyway).
 func (c *Conn) rackReset() {
-	r := &c.rack
+	r := c.rack
+	if r == nil {
+		return
+	}
 	for i := range r.segs {
 		r.segs[i].lost = false
 		r.segs[i].sacked = false
@@ -227,8 +236,9 @@ func (c *Conn) rackReset() {
 // rackResend retransmits a segment RACK marked lost; the mark goes even if
 // nothing could be sent, so recovery never loops on it.
 func (c *Conn) rackResend(now time.Time, out Output, seg wire.SACKBlock) {
-	for i := range c.rack.segs {
-		if x := &c.rack.segs[i]; x.start.LessThan(seg.Right) && x.end.GreaterThan(seg.Left) {
+	segs := c.rackSegs()
+	for i := range segs {
+		if x := &segs[i]; x.start.LessThan(seg.Right) && x.end.GreaterThan(seg.Left) {
 			x.lost = false
 		}
 	}
@@ -243,10 +253,18 @@ func (c *Conn) rackLostBytes() int {
 		return 0
 	}
 	n := 0
-	for _, x := range c.rack.segs {
+	for _, x := range c.rackSegs() {
 		if x.lost && !x.sacked && !c.sb.IsLost(x.start, c.mss) {
 			n += int(x.end.Sub(x.start.Max(c.sndUna)))
 		}
 	}
 	return n
+}
+
+// rackSegs is what RACK records, none before its first segment.
+func (c *Conn) rackSegs() []rackSeg {
+	if c.rack == nil {
+		return nil
+	}
+	return c.rack.segs
 }

@@ -3,6 +3,7 @@ package tcp
 import (
 	"time"
 
+	"github.com/microtcp/microtcp/core/tcp/sack"
 	"github.com/microtcp/microtcp/core/wire"
 )
 
@@ -62,9 +63,11 @@ func (c *Conn) receive(now time.Time, s *segment) (ackNow bool) {
 					}
 				}
 			}
-			c.sackRecv.Advance(c.rcvNxt)
-			// RFC 1122 4.2.3.2: ACK at least every second full-sized segment.
-			if c.unackedBytes >= 2*c.rcvMSS {
+			c.advanceSACK()
+			// RFC 1122 4.2.3.2: ACK at least every second full-sized
+			// segment; inside an input batch, once at its end (a stretch
+			// ACK, as with GRO: the sender's byte counting makes up for it).
+			if c.unackedBytes >= 2*c.rcvMSS && !c.holdAck() {
 				ackNow = true
 			}
 			c.wake(true, false)
@@ -72,7 +75,10 @@ func (c *Conn) receive(now time.Time, s *segment) (ackNow bool) {
 			// Out of order: keep it if the bounded range list has room, and
 			// acknowledge at once so the sender sees duplicate ACKs (RFC
 			// 5681 §4.2) with a SACK block (RFC 2018 §4).
-			if c.ooo.add(seq, end) {
+			if c.ooo.add(seq, end, c.e.cfg.MaxOutOfOrder) {
+				if c.sackRecv == nil {
+					c.sackRecv = new(sack.RecvBlocks)
+				}
 				c.sackRecv.Add(wire.SACKBlock{Left: seq, Right: end})
 			}
 			ackNow = true
@@ -95,7 +101,7 @@ func (c *Conn) receive(now time.Time, s *segment) (ackNow bool) {
 func (c *Conn) receiveFIN(now time.Time) {
 	c.rcvNxt = c.rcvNxt.Add(1)
 	c.finReceived = true
-	c.sackRecv.Advance(c.rcvNxt)
+	c.advanceSACK()
 	switch c.state {
 	case StateSynReceived, StateEstablished:
 		c.state = StateCloseWait
@@ -109,8 +115,21 @@ func (c *Conn) receiveFIN(now time.Time) {
 	c.wake(true, false)
 }
 
+// advanceSACK drops the SACK blocks RCV.NXT now covers, and the block
+// list with them once it is empty.
+func (c *Conn) advanceSACK() {
+	c.sackRecv.Advance(c.rcvNxt)
+	if c.sackRecv.Len() == 0 {
+		c.sackRecv = nil
+	}
+}
+
 // windowUpdate sends an ACK after the application read, when the window
-// has opened by enough to be worth announcing (RFC 1122 4.2.3.3).
+// has opened by enough to be worth announcing (RFC 1122 4.2.3.3) and the
+// window the peer holds has fallen to half the buffer or less, and at
+// least doubles (as Linux's tcp_cleanup_rbuf does). While the peer still
+// holds a wide window the ACKs that data draws carry the new edge anyway;
+// an update per read would double the ACKs of a bulk transfer.
 func (c *Conn) windowUpdate(now time.Time, out Output) {
 	switch c.state {
 	case StateEstablished, StateFinWait1, StateFinWait2:
@@ -118,9 +137,12 @@ func (c *Conn) windowUpdate(now time.Time, out Output) {
 		return
 	}
 	adv := c.rcvAdv.Max(c.rcvNxt)
-	if int(c.maxEdge().Sub(adv)) >= c.swsThreshold() {
-		c.sendAck(now, out)
+	held := int(adv.Sub(c.rcvNxt))
+	edge := c.maxEdge()
+	if int(edge.Sub(adv)) < c.swsThreshold() || 2*held > c.rcvBuf.size || int(edge.Sub(c.rcvNxt)) < 2*held {
+		return
 	}
+	c.sendAck(now, out)
 }
 
 // swsThreshold is how far the right edge must be able to move before we
@@ -181,10 +203,10 @@ func (c *Conn) autoTune(now time.Time, n int) {
 	}
 	c.tuneCopied += n
 	if c.tuneStart.IsZero() {
-		c.tuneStart = now
+		c.tuneStart = c.e.at(now)
 		return
 	}
-	if now.Sub(c.tuneStart) < srtt {
+	if now.Sub(c.e.time(c.tuneStart)) < srtt {
 		return
 	}
 	// Room for two round trips of what the application consumed, so the
@@ -194,5 +216,5 @@ func (c *Conn) autoTune(now time.Time, n int) {
 	if want := min(4*c.tuneCopied, limit); want > c.rcvBuf.size && c.e.budget.avail() >= want-c.rcvBuf.stored() {
 		c.rcvBuf.grow(want)
 	}
-	c.tuneStart, c.tuneCopied = now, 0
+	c.tuneStart, c.tuneCopied = c.e.at(now), 0
 }

@@ -11,7 +11,7 @@ type ring struct {
 	size    int
 	head, n int
 	budget  *budget // nil: unlimited (tests)
-	keep    int     // budget bytes this ring's growth leaves to others
+	send    bool    // a send buffer: its growth leaves sendKeep to others
 	touched bool    // written since the last idle sweep
 }
 
@@ -22,8 +22,16 @@ const ringChunk = 4096
 
 func newRing(size int) ring { return ring{size: size} }
 
-func newBudgetRing(size int, b *budget, keep int) ring {
-	return ring{size: size, budget: b, keep: keep}
+func newBudgetRing(size int, b *budget, send bool) ring {
+	return ring{size: size, budget: b, send: send}
+}
+
+// keep is how many budget bytes this ring's growth leaves to others.
+func (r *ring) keep() int {
+	if r.send && r.budget != nil {
+		return sendKeep(r.budget.limit)
+	}
+	return 0
 }
 
 func (r *ring) Len() int  { return r.n }
@@ -34,7 +42,7 @@ func (r *ring) stored() int { return len(r.buf) }
 
 // canAppend reports whether Append would take at least one byte now.
 func (r *ring) canAppend() bool {
-	return r.Free() > 0 && (r.n < len(r.buf) || r.budget.avail() > r.keep)
+	return r.Free() > 0 && (r.n < len(r.buf) || r.budget.avail() > r.keep())
 }
 
 // reserve grows the storage so that logical offsets below end fit, as far
@@ -47,7 +55,7 @@ func (r *ring) reserve(end int) int {
 		return have
 	}
 	want := min(r.size, max(end, 2*have, ringChunk))
-	got := r.budget.take(want-have, end-have, r.keep)
+	got := r.budget.take(want-have, end-have, r.keep())
 	if got == 0 {
 		return have
 	}

@@ -65,20 +65,20 @@ func TestRing(t *testing.T) {
 // TestOOORanges: ranges merge, stay sorted, respect the bound, and are
 // taken from rcv.nxt.
 func TestOOORanges(t *testing.T) {
-	o := oooRanges{max: 3}
+	o := oooRanges{}
 	b := func(l, r wire.Seq) wire.SACKBlock { return wire.SACKBlock{Left: l, Right: r} }
 	for _, x := range []wire.SACKBlock{b(30, 40), b(10, 20), b(50, 60)} {
-		if !o.add(x.Left, x.Right) {
+		if !o.add(x.Left, x.Right, 3) {
 			t.Fatalf("add %v refused", x)
 		}
 	}
-	if o.add(70, 80) {
+	if o.add(70, 80, 3) {
 		t.Fatal("fourth range accepted past the bound")
 	}
-	if !o.add(20, 30) || len(o.r) != 2 || o.r[0] != b(10, 40) {
+	if !o.add(20, 30, 3) || len(o.r) != 2 || o.r[0] != b(10, 40) {
 		t.Fatalf("merge: %v", o.r)
 	}
-	if !o.add(0xfffffff0, 5) || o.r[0] != b(0xfffffff0, 5) {
+	if !o.add(0xfffffff0, 5, 3) || o.r[0] != b(0xfffffff0, 5) {
 		t.Fatalf("wrap-around range not first: %v", o.r)
 	}
 	if _, ok := o.take(0xffffffe0); ok {

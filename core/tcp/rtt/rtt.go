@@ -1,8 +1,9 @@
 // Package rtt estimates the round-trip time and computes the retransmission
 // timeout of a TCP connection as RFC 6298 specifies.
 //
-// An Estimator is a plain value: it never allocates, never reads the clock,
-// and is not safe for concurrent use.
+// An Estimator is a plain value: it never reads the clock and is not safe
+// for concurrent use. Estimators made by NewShared share their Config, so
+// that each costs 32 bytes.
 package rtt
 
 import "time"
@@ -39,16 +40,34 @@ const maxShift = 30
 
 // Estimator tracks SRTT and RTTVAR and derives the RTO.
 type Estimator struct {
-	cfg       Config
+	cfg       *Config
 	srtt      time.Duration
 	rttvar    time.Duration
+	backoff   uint32 // number of doublings applied since the last reset
 	hasSample bool
-	backoff   uint // number of doublings applied since the last reset
+
+	// Fine-grained samples from timing one segment per round trip
+	// (Observe), apart from the RTO's: the smallest is the path's RTT
+	// without queueing, the smoothed one includes what is queued.
+	pathMin, pathSmooth time.Duration
 }
 
 // New returns an estimator with no sample yet. Zero or negative fields of
 // cfg take their default, and MaxRTO is raised to at least MinRTO.
 func New(cfg Config) Estimator {
+	return NewShared(&cfg)
+}
+
+// NewShared is New for many estimators with one configuration: it
+// applies the defaults to *cfg in place and keeps the pointer, so cfg must
+// not change while they are in use.
+func NewShared(cfg *Config) Estimator {
+	cfg.normalize()
+	return Estimator{cfg: cfg}
+}
+
+// normalize applies the defaults and bounds New documents.
+func (cfg *Config) normalize() {
 	def := DefaultConfig()
 	if cfg.InitialRTO <= 0 {
 		cfg.InitialRTO = def.InitialRTO
@@ -65,7 +84,6 @@ func New(cfg Config) Estimator {
 	if cfg.MaxRTO < cfg.MinRTO {
 		cfg.MaxRTO = cfg.MinRTO
 	}
-	return Estimator{cfg: cfg}
 }
 
 // Sample feeds one RTT measurement. Non-positive samples are clamped to the
@@ -93,6 +111,28 @@ func (e *Estimator) Sample(r time.Duration) {
 	e.srtt += (r - e.srtt) >> alphaShift
 }
 
+// Observe records a fine-grained RTT measurement that does not feed the
+// RTO: with RFC 7323 timestamps the RTO's samples count milliseconds,
+// too coarse to see queueing on a fast path. Non-positive values are
+// ignored.
+func (e *Estimator) Observe(r time.Duration) {
+	if r <= 0 {
+		return
+	}
+	if e.pathSmooth == 0 {
+		e.pathSmooth = r
+	} else {
+		e.pathSmooth += (r - e.pathSmooth) >> alphaShift // as SRTT (RFC 6298 §2.3)
+	}
+	if e.pathMin == 0 || r < e.pathMin {
+		e.pathMin = r
+	}
+}
+
+// PathRTT returns the smallest Observe'd RTT and their average, smoothed
+// as SRTT is; zero before the first.
+func (e *Estimator) PathRTT() (least, smoothed time.Duration) { return e.pathMin, e.pathSmooth }
+
 // base returns the un-backed-off RTO clamped to [MinRTO, MaxRTO].
 func (e *Estimator) base() time.Duration {
 	rto := e.cfg.InitialRTO // RFC 6298 §2.1
@@ -107,7 +147,7 @@ func (e *Estimator) base() time.Duration {
 // RTO returns the current retransmission timeout including backoff.
 func (e *Estimator) RTO() time.Duration {
 	rto := e.base()
-	for i := uint(0); i < e.backoff; i++ {
+	for i := uint32(0); i < e.backoff; i++ {
 		// RFC 6298 §5.5: the doubled timer is still capped at MaxRTO (§2.5).
 		if rto >= e.cfg.MaxRTO/2 {
 			return e.cfg.MaxRTO

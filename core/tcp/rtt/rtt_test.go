@@ -20,8 +20,8 @@ func TestInitialRTO(t *testing.T) {
 
 func TestDefaultsFillZeroConfig(t *testing.T) {
 	e := New(Config{})
-	if e.cfg != DefaultConfig() {
-		t.Fatalf("config = %+v, want %+v", e.cfg, DefaultConfig())
+	if *e.cfg != DefaultConfig() {
+		t.Fatalf("config = %+v, want %+v", *e.cfg, DefaultConfig())
 	}
 	e = New(Config{MinRTO: 5 * time.Second, MaxRTO: time.Second})
 	if e.cfg.MaxRTO != 5*time.Second {
@@ -163,5 +163,27 @@ func BenchmarkSample(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		e.Sample(time.Duration(50+i%7) * ms)
 		_ = e.RTO()
+	}
+}
+
+// TestObservePathRTT: fine-grained observations keep their minimum and a
+// smoothed average (alpha 1/8, as SRTT), ignore non-positive values, and
+// never move the RTO.
+func TestObservePathRTT(t *testing.T) {
+	e := New(Config{})
+	if least, smoothed := e.PathRTT(); least != 0 || smoothed != 0 {
+		t.Fatalf("before any observation: %v %v", least, smoothed)
+	}
+	rto := e.RTO()
+	e.Observe(80 * time.Microsecond)
+	e.Observe(0)
+	e.Observe(-time.Second)
+	e.Observe(160 * time.Microsecond)
+	least, smoothed := e.PathRTT()
+	if want := 80*time.Microsecond + (80*time.Microsecond)/8; least != 80*time.Microsecond || smoothed != want {
+		t.Fatalf("PathRTT %v %v, want 80µs %v", least, smoothed, want)
+	}
+	if e.RTO() != rto {
+		t.Fatalf("RTO moved from %v to %v", rto, e.RTO())
 	}
 }

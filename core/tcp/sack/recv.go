@@ -9,7 +9,8 @@ const MaxRecvBlocks = 32
 
 // RecvBlocks tracks the out-of-order ranges a receiver holds, most recently
 // changed first, ready to be reported in SACK options (RFC 2018 §4). The
-// zero value is empty and ready to use.
+// zero value is empty and ready to use; a nil *RecvBlocks is empty for
+// every method but Add.
 type RecvBlocks struct {
 	blocks [MaxRecvBlocks]wire.SACKBlock // recency order, pairwise not touching
 	n      int
@@ -47,6 +48,9 @@ func (r *RecvBlocks) Add(b wire.SACKBlock) {
 // Advance forgets everything below rcvNxt: those bytes are now covered by
 // the cumulative ACK (RFC 2018 §4 reports only data above it).
 func (r *RecvBlocks) Advance(rcvNxt wire.Seq) {
+	if r == nil {
+		return
+	}
 	kept := 0
 	for i := 0; i < r.n; i++ {
 		b := r.blocks[i]
@@ -63,11 +67,23 @@ func (r *RecvBlocks) Advance(rcvNxt wire.Seq) {
 // Blocks fills dst with up to len(dst) blocks, the most recent first and the
 // others in order of recency (RFC 2018 §4), and returns how many it wrote.
 func (r *RecvBlocks) Blocks(dst []wire.SACKBlock) int {
+	if r == nil {
+		return 0
+	}
 	return copy(dst, r.blocks[:r.n])
 }
 
 // Len returns how many disjoint ranges are held.
-func (r *RecvBlocks) Len() int { return r.n }
+func (r *RecvBlocks) Len() int {
+	if r == nil {
+		return 0
+	}
+	return r.n
+}
 
 // Reset forgets every range.
-func (r *RecvBlocks) Reset() { r.n = 0 }
+func (r *RecvBlocks) Reset() {
+	if r != nil {
+		r.n = 0
+	}
+}

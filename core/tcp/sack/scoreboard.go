@@ -13,7 +13,9 @@ const MaxScoreboardBlocks = 64
 const DupThresh = 3
 
 // Scoreboard is the RFC 6675 sender scoreboard: which bytes in
-// [snd.una, snd.nxt) the receiver has SACKed. The zero value is empty.
+// [snd.una, snd.nxt) the receiver has SACKed. The zero value is empty,
+// and so is a nil *Scoreboard for every method but Update: a connection
+// can hold one only while something is SACKed.
 //
 // HighACK in RFC 6675 is snd.una, HighData is snd.nxt. highRxt arguments
 // are exclusive: the bytes below highRxt were retransmitted in the current
@@ -99,11 +101,15 @@ func (s *Scoreboard) insert(b wire.SACKBlock) int {
 
 // Reset forgets every SACKed range, for instance after a retransmission
 // timeout when the receiver may have reneged (RFC 2018 §8, RFC 6675 §5.1).
-func (s *Scoreboard) Reset() { s.n, s.sacked = 0, 0 }
+func (s *Scoreboard) Reset() {
+	if s != nil {
+		s.n, s.sacked = 0, 0
+	}
+}
 
 // IsSacked reports whether the byte seq has been SACKed.
 func (s *Scoreboard) IsSacked(seq wire.Seq) bool {
-	for i := 0; i < s.n; i++ {
+	for i := 0; i < s.Len(); i++ {
 		if seq.InRange(s.ranges[i].Left, s.ranges[i].Right) {
 			return true
 		}
@@ -116,7 +122,7 @@ func (s *Scoreboard) IsSacked(seq wire.Seq) bool {
 // SACKed bytes, lie above it.
 func (s *Scoreboard) IsLost(seq wire.Seq, mss int) bool {
 	count, bytes := 0, 0
-	for i := s.n - 1; i >= 0; i-- {
+	for i := s.Len() - 1; i >= 0; i-- {
 		b := s.ranges[i]
 		if b.Right.LessThanEq(seq) {
 			break
@@ -142,25 +148,26 @@ type hole struct {
 // computed once per hole from the ranges above it. Queries never change
 // the scoreboard, so ranges outside [lo, hi) are only clipped away here.
 func (s *Scoreboard) holes(lo, hi wire.Seq, mss int, fn func(hole) bool) {
+	n := s.Len()
 	var bytesAbove [MaxScoreboardBlocks + 1]int // SACKed bytes in ranges i..n-1
-	for i := s.n - 1; i >= 0; i-- {
+	for i := n - 1; i >= 0; i-- {
 		bytesAbove[i] = bytesAbove[i+1] + size(s.ranges[i])
 	}
 	left := lo
-	for i := 0; i <= s.n; i++ {
+	for i := 0; i <= n; i++ {
 		right := hi
-		if i < s.n {
+		if i < n {
 			right = s.ranges[i].Left.Min(hi)
 		}
 		h := wire.SACKBlock{Left: left.Max(lo), Right: right}
 		if valid(h) {
-			count := s.n - i
+			count := n - i
 			lost := count >= DupThresh || bytesAbove[i] > (DupThresh-1)*mss
 			if !fn(hole{h, lost}) {
 				return
 			}
 		}
-		if i < s.n {
+		if i < n {
 			left = s.ranges[i].Right
 		}
 	}
@@ -198,7 +205,7 @@ func (s *Scoreboard) NextSeg(una, nxt, highRxt wire.Seq, mss int) (wire.SACKBloc
 	if nxt.LessThan(una) || mss <= 0 {
 		return wire.SACKBlock{}, false
 	}
-	if s.n == 0 {
+	if s.Len() == 0 {
 		return wire.SACKBlock{}, false
 	}
 	top := s.ranges[s.n-1].Right.Min(nxt) // RFC 6675 §4 NextSeg (1.b) bound
@@ -222,15 +229,25 @@ func (s *Scoreboard) NextSeg(una, nxt, highRxt wire.Seq, mss int) (wire.SACKBloc
 }
 
 // SackedBytes returns the number of SACKed bytes held.
-func (s *Scoreboard) SackedBytes() int { return s.sacked }
+func (s *Scoreboard) SackedBytes() int {
+	if s == nil {
+		return 0
+	}
+	return s.sacked
+}
 
 // Len returns the number of disjoint SACKed ranges held.
-func (s *Scoreboard) Len() int { return s.n }
+func (s *Scoreboard) Len() int {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
 
 // HighestSacked returns the end (exclusive) of the highest SACKed range,
 // and false when nothing is SACKed.
 func (s *Scoreboard) HighestSacked() (wire.Seq, bool) {
-	if s.n == 0 {
+	if s.Len() == 0 {
 		return 0, false
 	}
 	return s.ranges[s.n-1].Right, true

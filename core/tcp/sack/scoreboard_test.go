@@ -296,3 +296,31 @@ func BenchmarkScoreboardPipeNextSeg(b *testing.B) {
 		s.NextSeg(0, 1<<20, 1460, 1460)
 	}
 }
+
+// TestNilScoreboardIsEmpty: every query on a nil *Scoreboard answers as
+// an empty one does, so a connection can drop its scoreboard when idle.
+func TestNilScoreboardIsEmpty(t *testing.T) {
+	var nilSB *Scoreboard
+	empty := &Scoreboard{}
+	const mss = 1000
+	una, nxt, rxt := wire.Seq(1000), wire.Seq(9000), wire.Seq(3000)
+	if a, b := nilSB.Pipe(una, nxt, rxt, mss), empty.Pipe(una, nxt, rxt, mss); a != b {
+		t.Errorf("Pipe: nil %d, empty %d", a, b)
+	}
+	if s1, ok1 := nilSB.NextSeg(una, nxt, rxt, mss); ok1 {
+		t.Errorf("NextSeg on nil: %v", s1)
+	}
+	if nilSB.IsLost(una, mss) || nilSB.IsSacked(una) || nilSB.Len() != 0 || nilSB.SackedBytes() != 0 {
+		t.Error("nil scoreboard reports SACKed data")
+	}
+	if _, ok := nilSB.HighestSacked(); ok {
+		t.Error("HighestSacked on nil")
+	}
+	nilSB.Reset()
+	var nilRecv *RecvBlocks
+	nilRecv.Advance(5)
+	nilRecv.Reset()
+	if nilRecv.Len() != 0 || nilRecv.Blocks(make([]wire.SACKBlock, 4)) != 0 {
+		t.Error("nil RecvBlocks reports blocks")
+	}
+}

@@ -58,6 +58,7 @@ type Conn struct {
 	persistExp int32
 	probesOut  int32 // zero-window probes sent since the peer last answered
 	lastSend   instant
+	lastOOWAck instant // last ACK answering an out-of-window segment (oow.go)
 
 	// Loss recovery (RFC 6582, RFC 6675).
 	rttSeq     wire.Seq // the segment timed for Karn (rttTiming)

@@ -29,6 +29,7 @@ type Stats struct {
 	ResetsSent                          uint64
 	ChallengeACKs                       uint64
 	ChallengeACKsSuppressed             uint64 // over the RFC 5961 §7 limit
+	OutOfWindowACKsSkipped              uint64 // answers to out-of-window segments held back (oow.go)
 	Retransmits, RTOs                   uint64
 	FastRetransmits                     uint64
 	PAWSRejected                        uint64

@@ -36,7 +36,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 	// than TS.Recent, acknowledging it unless it is a RST.
 	if c.tsOK && s.opts.HasTimestamps && !rst && int32(s.opts.TSVal-c.tsRecent) < 0 {
 		c.e.stats.PAWSRejected++
-		c.sendAck(now, out)
+		c.oowAck(now, s, out)
 		return
 	}
 
@@ -45,7 +45,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 	if !c.acceptable(s) {
 		c.e.stats.Dropped++
 		if !rst {
-			c.sendAck(now, out)
+			c.oowAck(now, s, out)
 		}
 		return
 	}
@@ -76,7 +76,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 			c.terminate(nil)
 			return
 		}
-		c.challengeACK(now, out)
+		c.challengeACK(now, s, out)
 		return
 	}
 
@@ -108,7 +108,7 @@ func (c *Conn) input(now time.Time, s *segment, out Output) {
 	// largest window the peer ever offered, is answered with a challenge
 	// ACK and dropped.
 	if s.ack.GreaterThan(c.sndMax) || s.ack.LessThan(c.sndUna.Add(-c.maxSndWnd)) {
-		c.challengeACK(now, out)
+		c.challengeACK(now, s, out)
 		return
 	}
 	c.processAck(now, s, out)
@@ -280,7 +280,7 @@ func (c *Conn) establish(now time.Time, s *segment) {
 func (c *Conn) inputRST(now time.Time, s *segment, out Output) {
 	if s.seq != c.rcvNxt {
 		// In the window but not exactly at RCV.NXT: challenge ACK.
-		c.challengeACK(now, out)
+		c.challengeACK(now, s, out)
 		return
 	}
 	switch c.state {
@@ -299,8 +299,8 @@ func (c *Conn) inputRST(now time.Time, s *segment, out Output) {
 	}
 }
 
-func (c *Conn) challengeACK(now time.Time, out Output) {
-	if c.e.challengeAllowed(now) {
+func (c *Conn) challengeACK(now time.Time, s *segment, out Output) {
+	if c.oowAllowed(now, s) && c.e.challengeAllowed(now) {
 		c.sendAck(now, out)
 	}
 }

@@ -52,8 +52,13 @@ type Config struct {
 	// MSL is the maximum segment lifetime; TIME-WAIT lasts 2×MSL [30 s].
 	MSL time.Duration
 	// TCPMemoryBudget bounds the buffer memory of all TCP connections of
-	// the stack together, in bytes [64 MiB]: past it windows shrink, writes
+	// the stack together, in bytes [24 MiB]: past it windows shrink, writes
 	// wait and new connections get ENOBUFS instead of the heap growing.
+	// The default follows Linux, whose TCP memory pressure starts at 1/16
+	// of RAM (24 MiB of 384 MiB), and holds a bulk flow's largest windows
+	// (4 MiB each way) three times over. Expect up to about twice the
+	// budget in resident memory under full load: Go's collector lets the
+	// heap grow to twice what is live before it collects.
 	TCPMemoryBudget int
 	// MaxTCPConnections bounds the TCP connections the stack holds in
 	// every state, TIME-WAIT included [0 = 65536]. At the limit Dial

@@ -26,6 +26,7 @@ func run() int {
 		only       = flag.String("only", "", "comma-separated scenarios to run: "+strings.Join(scenarioNames(), ","))
 		stacksFlag = flag.String("stacks", strings.Join(defaultStacks, ","), "comma-separated stacks to compare")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		memprofile = flag.String("memprofile", "", "write a heap profile to this file at the end of each conc run's transfers (the last run wins)")
 		count      = flag.Int("count", 1, "runs per case and stack; the table shows the median")
 		verb       = flag.Bool("v", false, "print each pair's TCP counters (segments, retransmissions, drops) to stderr")
 		seed       = flag.Uint64("seed", 1, "seed of the byte patterns and of the loss model")
@@ -33,6 +34,7 @@ func run() int {
 	flag.Parse()
 
 	verbose = *verb
+	memProfile = *memprofile
 	stacks := splitList(*stacksFlag)
 	for _, s := range stacks {
 		if !slices.Contains(stackNames, s) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -18,6 +19,9 @@ func conc(ctx context.Context, stack string, n int, size int64, seed uint64) (mb
 	defer func() {
 		if p := rss.Stop(); err == nil {
 			peak = p
+		}
+		if verbose {
+			fmt.Fprintf(os.Stderr, "  [%s conc memory at peak (MiB): %v]\n", stack, rss)
 		}
 	}()
 	s, err := openSetup(stack, linkOpts{MTU: 1500})
@@ -74,6 +78,9 @@ func conc(ctx context.Context, stack string, n int, size int64, seed uint64) (mb
 	close(release)
 	wg.Wait()
 	elapsed := time.Since(start)
+	if err := writeMemProfile(); err != nil {
+		return 0, 0, err
+	}
 	if err := errors.Join(errs...); err != nil {
 		return 0, 0, err
 	}

@@ -10,6 +10,8 @@ type budget struct {
 	limit, inUse, peak int
 	denied             uint64
 
+	store storage // storage the rings gave back, for reuse (storage.go)
+
 	// starved are connections whose writer found the send buffer unable
 	// to grow; they are woken when storage is returned.
 	starved []*Conn
@@ -42,12 +44,21 @@ func (b *budget) take(want, need, keep int) int {
 	return n
 }
 
+// untake returns n bytes just taken: unlike give it wakes nobody, as
+// nobody could have waited for them meanwhile.
+func (b *budget) untake(n int) {
+	if b != nil {
+		b.inUse -= n
+	}
+}
+
 // give returns n bytes and wakes the writers that waited for memory.
 func (b *budget) give(n int) {
 	if b == nil || n <= 0 {
 		return
 	}
 	b.inUse -= n
+	b.trim(b.keepable())
 	if len(b.starved) == 0 {
 		return
 	}

@@ -1,5 +1,7 @@
 package tcp
 
+import "math/bits"
+
 // ring is a bounded byte ring. size is its logical capacity, which sets the
 // window; its storage grows on demand, drawing from the Endpoints' memory
 // budget, and is released when the ring empties, so an idle connection costs
@@ -54,22 +56,32 @@ func (r *ring) reserve(end int) int {
 	if end <= have {
 		return have
 	}
-	want := min(r.size, max(end, 2*have, ringChunk))
+	// Sizes the storage free list keeps (powers of two) are reused
+	// rather than collected (storage.go).
+	want := min(r.size, classSize(max(end, 2*have)))
 	got := r.budget.take(want-have, end-have, r.keep())
 	if got == 0 {
 		return have
 	}
-	r.resize(have + got)
-	return have + got
+	n := have + got
+	if p := 1 << (bits.Len(uint(n)) - 1); p < n && p > have && p >= end {
+		// A short grant: keep to a reusable size when that still grows.
+		r.budget.untake(n - p)
+		n = p
+	}
+	r.resize(n)
+	return len(r.buf)
 }
 
-// resize moves the bytes to storage of n bytes, keeping every byte's
-// logical offset, including bytes written ahead of Len.
+// resize moves the bytes to storage of at least n bytes (more when the
+// budget hands out a larger kept buffer), keeping every byte's logical
+// offset, including bytes written ahead of Len.
 func (r *ring) resize(n int) {
-	b := make([]byte, n)
+	b := r.budget.alloc(n, r.keep())
 	if r.buf != nil {
 		k := copy(b, r.buf[r.head:])
 		copy(b[k:], r.buf[:r.head])
+		r.budget.free(r.buf)
 	}
 	r.buf = b
 	r.head = 0
@@ -80,6 +92,7 @@ func (r *ring) resize(n int) {
 func (r *ring) release() {
 	if r.buf != nil {
 		r.budget.give(len(r.buf))
+		r.budget.free(r.buf)
 		r.buf = nil
 	}
 	r.head, r.n = 0, 0

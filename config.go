@@ -46,6 +46,13 @@ type Config struct {
 	// 4 MiB when the application keeps up.
 	TCPSendBuffer    int
 	TCPReceiveBuffer int
+	// MaxTCPSendBuffer and MaxTCPReceiveBuffer bound how far each
+	// connection's buffers grow by themselves [4 MiB each]: the send
+	// buffer to twice what the path holds, the receive buffer while the
+	// application keeps up (it also sets the window scale). A value below
+	// the matching starting size is raised to it.
+	MaxTCPSendBuffer    int
+	MaxTCPReceiveBuffer int
 	// CongestionControl is "cubic" (RFC 9438) or "newreno" (RFC 6582)
 	// [cubic].
 	CongestionControl string
@@ -136,6 +143,9 @@ func (c Config) stackConfig() (stack.Config, error) {
 	if c.TCPSendBuffer < 0 || c.TCPReceiveBuffer < 0 {
 		return sc, fmt.Errorf("microtcp: Config.TCPSendBuffer %d and TCPReceiveBuffer %d must not be negative", c.TCPSendBuffer, c.TCPReceiveBuffer)
 	}
+	if c.MaxTCPSendBuffer < 0 || c.MaxTCPReceiveBuffer < 0 {
+		return sc, fmt.Errorf("microtcp: Config.MaxTCPSendBuffer %d and MaxTCPReceiveBuffer %d must not be negative", c.MaxTCPSendBuffer, c.MaxTCPReceiveBuffer)
+	}
 	if c.TCPMemoryBudget < 0 {
 		return sc, fmt.Errorf("microtcp: Config.TCPMemoryBudget %d must not be negative", c.TCPMemoryBudget)
 	}
@@ -152,6 +162,8 @@ func (c Config) stackConfig() (stack.Config, error) {
 	}
 	sc.TCP.SendBuffer = c.TCPSendBuffer
 	sc.TCP.ReceiveBuffer = c.TCPReceiveBuffer
+	sc.TCP.MaxSendBuffer = c.MaxTCPSendBuffer
+	sc.TCP.MaxReceiveBuffer = c.MaxTCPReceiveBuffer
 	sc.TCP.CongestionControl = c.CongestionControl
 	sc.TCP.MSL = c.MSL
 	sc.TCP.MemoryBudget = c.TCPMemoryBudget

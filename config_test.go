@@ -42,6 +42,9 @@ func TestConfigValidation(t *testing.T) {
 		{"MTU negative", base(func(c *Config) { c.MTU = -1 }), "below the IPv4 minimum"},
 		{"MTU 65536", base(func(c *Config) { c.MTU = 65536 }), "above the IPv4 maximum"},
 		{"negative UDP buffer", base(func(c *Config) { c.UDPReceiveBuffer = -1 }), "UDPReceiveBuffer -1 is negative"},
+		{"max TCP buffers", base(func(c *Config) { c.MaxTCPSendBuffer, c.MaxTCPReceiveBuffer = 8<<20, 1<<20 }), ""},
+		{"negative max send buffer", base(func(c *Config) { c.MaxTCPSendBuffer = -1 }), "MaxTCPSendBuffer -1 and MaxTCPReceiveBuffer 0 must not be negative"},
+		{"negative max receive buffer", base(func(c *Config) { c.MaxTCPReceiveBuffer = -5 }), "MaxTCPReceiveBuffer -5 must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +72,19 @@ func TestConfigValidation(t *testing.T) {
 			}
 			la.Close()
 		})
+	}
+}
+
+// TestConfigMaxTCPBuffers checks that the growth limits reach the engine's
+// configuration, where the window scale and send-buffer tuning read them.
+func TestConfigMaxTCPBuffers(t *testing.T) {
+	c := Config{Addr: netip.MustParsePrefix("10.0.0.4/24"), MaxTCPSendBuffer: 8 << 20, MaxTCPReceiveBuffer: 1 << 20}
+	sc, err := c.stackConfig()
+	if err != nil {
+		t.Fatalf("stackConfig: %v", err)
+	}
+	if sc.TCP.MaxSendBuffer != 8<<20 || sc.TCP.MaxReceiveBuffer != 1<<20 {
+		t.Fatalf("TCP MaxSendBuffer %d, MaxReceiveBuffer %d; want %d, %d", sc.TCP.MaxSendBuffer, sc.TCP.MaxReceiveBuffer, 8<<20, 1<<20)
 	}
 }
 

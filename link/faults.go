@@ -87,6 +87,8 @@ type Faulty struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	rb batchFallback // ReadBatch's buffer when inner has no ReadBatch
 }
 
 // NewFaulty wraps inner with the impairments in cfg. An invalid cfg does not

@@ -48,6 +48,8 @@ type Capture struct {
 	w   io.Writer
 	buf []byte // record header and data, reused
 	err error
+
+	rb batchFallback // ReadBatch's buffer when inner has no ReadBatch
 }
 
 // NewCapture wraps inner and writes the pcap global header to w at once.

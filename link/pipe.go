@@ -65,6 +65,11 @@ type direction struct {
 	writerClosed bool // the sending end was closed
 	readerClosed bool // the receiving end was closed
 	dropped      uint64
+
+	// notify is the writer's NotifyRoom function; wantRoom says a
+	// WaitRoom found the queue short and awaits it (room.go).
+	notify   func()
+	wantRoom bool
 }
 
 // Pipe returns the two ends of an in-memory link with the default
@@ -97,6 +102,12 @@ func newDirection(qlen int) *direction {
 // after the peer closed and every queued frame was read it returns io.EOF.
 func (e *PipeEnd) Read(p []byte) (int, error) {
 	d := e.rx
+	var notify func() // called after the unlock below
+	defer func() {
+		if notify != nil {
+			notify()
+		}
+	}()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for {
@@ -115,6 +126,7 @@ func (e *PipeEnd) Read(p []byte) (int, error) {
 	d.ring[d.head] = nil
 	d.head = (d.head + 1) % len(d.ring)
 	d.n--
+	notify = d.roomBack()
 	n := copy(p, frame)
 	d.recycle(frame)
 	if n < len(frame) {
@@ -198,7 +210,11 @@ func (e *PipeEnd) ReadBatch(fn func(frame []byte)) error {
 	}
 	d.n -= k
 	d.lent += k
+	notify := d.roomBack()
 	d.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
 	for _, f := range batch[:k] {
 		fn(f)
 	}
@@ -263,12 +279,20 @@ func (e *PipeEnd) Close() error {
 	}
 	e.rx.freeSmall, e.rx.freeLarge, e.rx.freeLargeBytes = nil, nil, 0
 	e.rx.cond.Broadcast()
+	// A peer waiting for room would wait forever: its writes now fail.
+	peerNotify := e.rx.roomBack()
 	e.rx.mu.Unlock()
 
 	e.tx.mu.Lock()
 	e.tx.writerClosed = true
 	e.tx.cond.Broadcast()
+	ownNotify := e.tx.roomBack()
 	e.tx.mu.Unlock()
+	for _, fn := range [...]func(){peerNotify, ownNotify} {
+		if fn != nil {
+			fn()
+		}
+	}
 	return nil
 }
 

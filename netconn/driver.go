@@ -46,6 +46,7 @@ type Driver struct {
 	br   BatchReader    // link as a BatchReader, or nil
 	bw   BatchWriter    // link as a BatchWriter, or nil
 	pend pendingCounter // link as a pendingCounter, nil unless br is set
+	room linkRoom       // link-room reporting, if the link offers it (room.go)
 
 	// mu guards st, timer state and closed: the core is not safe for
 	// concurrent use, so every call into it holds mu.
@@ -102,6 +103,7 @@ func NewDriver(link io.ReadWriteCloser, st *stack.Stack) *Driver {
 		d.pend, _ = link.(pendingCounter)
 	}
 	d.batchFn = d.inputBatched
+	d.initRoom()
 	d.timer = time.AfterFunc(time.Hour, d.poll)
 	d.timer.Stop()
 	// Nothing can fail here: the driver is fresh and not closed.
@@ -140,6 +142,7 @@ func (d *Driver) lock() (*stack.Stack, time.Time, error) {
 		d.mu.Unlock()
 		return nil, time.Time{}, net.ErrClosed
 	}
+	d.setLinkRoomLocked()
 	return d.st, time.Now(), nil
 }
 
@@ -150,8 +153,10 @@ func (d *Driver) unlock() {
 	frames := d.st.TakeFrames(d.taken[:0])
 	d.taken = frames
 	d.armLocked()
+	held := d.tookFramesLocked(len(frames))
 	if len(frames) == 0 {
 		d.mu.Unlock()
+		d.wroteFrames(0, held)
 		return
 	}
 	d.wmu.Lock()
@@ -165,6 +170,7 @@ func (d *Driver) unlock() {
 	d.mu.Unlock()
 	d.write(frames)
 	d.wmu.Unlock()
+	d.wroteFrames(len(frames), held)
 }
 
 // write sends frames to the link in order. wmu must be held.
@@ -339,6 +345,7 @@ func (d *Driver) Close() error {
 		d.closed = true
 		close(d.closedCh)
 		d.timer.Stop()
+		d.stopRoom()
 		d.armed = time.Time{}
 		d.st.Close()
 		// Close queues a RST for every TCP connection: send them so the

@@ -57,6 +57,10 @@ type Stack struct {
 	freeLarge      [][]byte
 	freeLargeBytes int
 
+	// linkRoom is how many more frames the link takes (linkroom.go);
+	// negative for no limit.
+	linkRoom int
+
 	stats  Stats
 	closed bool
 }
@@ -82,6 +86,7 @@ func New(cfg Config, now time.Time) (*Stack, error) {
 		failed:    make(map[netip.Addr]time.Time),
 		ipID:      binary.BigEndian.Uint16(key[:]),
 		now:       now,
+		linkRoom:  -1,
 	}
 	s.expired = s.reassemblyExpired
 	s.tcp, err = tcp.New(cfg.TCP)
@@ -190,6 +195,7 @@ func (s *Stack) Close() {
 func (s *Stack) queueFrame(frame []byte) {
 	s.out = append(s.out, frame)
 	s.stats.Link.FramesOut++
+	s.useLinkRoom()
 }
 
 // nextID returns the identification for a new datagram.

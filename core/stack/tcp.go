@@ -101,6 +101,7 @@ func (o *tcpOutput) sendTCP(local, remote netip.AddrPort, f *wire.TCPFields, pay
 // finish ends every entry point: it delivers the packets we sent to
 // ourselves and tells TCP about next hops that ARP gave up on.
 func (s *Stack) finish() {
+	s.resumeOutput()
 	s.drainLoop()
 	if len(s.unreachable) == 0 || s.closed {
 		return

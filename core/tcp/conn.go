@@ -101,6 +101,7 @@ type Conn struct {
 	budgetWait         bool // the writer waits for the memory budget
 	userClosed         bool // Close was called: nothing more will be read
 	ackHeld            bool // filed in Endpoints.heldAcks until EndBatch
+	throttled          bool // filed in Endpoints.throttledQ: data waits for link room (throttle.go)
 }
 
 func (e *Endpoints) newConn(now time.Time, local, remote netip.AddrPort) *Conn {
@@ -316,6 +317,7 @@ func (c *Conn) terminate(err error) {
 	c.ooo.reset()
 	c.releaseRcvBuf()
 	c.e.forgetIdle(c)
+	c.e.unthrottle(c)
 	c.rtoAt, c.persistAt, c.delackAt, c.closeAt, c.tlpAt = 0, 0, 0, 0, 0
 	c.ka, c.rack, c.sb, c.sackRecv = nil, nil, nil, nil
 	c.e.remove(c)

@@ -37,6 +37,7 @@ type Stats struct {
 	AcceptQueuePeak                     uint64 // the longest any listener's accept queue has been
 	SynCookiesSent, SynCookiesValidated uint64
 	TailLossProbes                      uint64
+	LinkHolds                           uint64 // times a connection held data for lack of link room (throttle.go)
 	LostRetransmits                     uint64 // resends found lost in SACK recovery
 	ConnectionsOpened                   uint64
 
@@ -83,6 +84,12 @@ type Endpoints struct {
 
 	inBatch  bool    // between BeginBatch and EndBatch
 	heldAcks []*Conn // connections whose ACK waits for EndBatch
+
+	// Connections holding data for lack of link room, oldest first from
+	// throttleHead, and the one ResumeOutput is running (throttle.go).
+	throttledQ   []*Conn
+	throttleHead int
+	resuming     *Conn
 
 	epoch  time.Time  // instant zero (instant.go)
 	rttCfg rtt.Config // shared by every connection's estimator

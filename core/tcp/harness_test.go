@@ -133,6 +133,13 @@ func w16(v uint16) *uint16    { return &v }
 // send delivers s to the engine and returns what it answered.
 func (p *peer) send(s seg) []sent {
 	p.t.Helper()
+	return p.sendVia(s, p.out)
+}
+
+// sendVia is send with the engine answering through out, which must
+// record into p.out.
+func (p *peer) sendVia(s seg, out Output) []sent {
+	p.t.Helper()
 	f := wire.TCPFields{SrcPort: p.addr.Port(), DstPort: p.us.Port(), Seq: p.seq, Ack: p.ack, Flags: s.flags, Window: p.wnd, Options: p.opts}
 	if s.flags == 0 && !s.noDefaultFlags {
 		f.Flags = wire.FlagACK
@@ -149,7 +156,7 @@ func (p *peer) send(s seg) []sent {
 	if s.opts != nil {
 		f.Options = *s.opts
 	}
-	p.e.Input(p.now, p.addr.Addr(), p.us.Addr(), encode(p.addr, p.us, &f, s.data), p.out)
+	p.e.Input(p.now, p.addr.Addr(), p.us.Addr(), encode(p.addr, p.us, &f, s.data), out)
 	return p.out.take()
 }
 

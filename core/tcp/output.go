@@ -54,7 +54,7 @@ func (c *Conn) output(now time.Time, out Output) {
 		if c.rtoAt.IsZero() {
 			c.rtoAt = c.e.at(now.Add(c.rtt.RTO()))
 		}
-	case !sent && (c.unsent() > 0 || c.finPending()) && c.persistAt.IsZero():
+	case !sent && !c.throttled && (c.unsent() > 0 || c.finPending()) && c.persistAt.IsZero():
 		// Nothing in flight and we may not send: only the persist timer
 		// can learn about the window opening (RFC 9293 §3.8.6.1), and it
 		// doubles as the SWS override timer (RFC 1122 4.2.3.4).
@@ -117,6 +117,9 @@ func (c *Conn) sendNext(now time.Time, out Output, budget int, force bool) bool 
 		default:
 			return false
 		}
+	}
+	if c.holdOutput(out) {
+		return false // the link is full (throttle.go)
 	}
 	c.sendData(now, out, c.sndNxt, n, fin)
 	return true
@@ -305,7 +308,7 @@ func (c *Conn) sackRecovery(now time.Time, out Output) bool {
 	sent := false
 	for range 1024 {
 		room := c.cc.Cwnd() - c.sb.Pipe(c.sndUna, c.sndMax, c.highRxt, c.mss) + c.rackLostBytes()
-		if room < c.mss {
+		if room < c.mss || c.holdOutput(out) {
 			break
 		}
 		if seg, ok := c.rackNextLost(); ok && c.rackOn() {

@@ -122,6 +122,13 @@ func (c *Conn) onRTO(now time.Time, out Output) {
 	// segment, and go back to SND.UNA for the rest.
 	c.rtt.Backoff()
 	c.goBackN(now, out)
+	if c.throttled && c.sndNxt == c.sndUna {
+		// The link is full: the resend waits for room like new data
+		// (throttle.go), and with nothing in flight no timer runs until
+		// ResumeOutput sends it.
+		c.rtoAt = 0
+		return
+	}
 	if c.sndNxt == c.sndUna {
 		// The window is closed: retransmit anyway so the peer answers.
 		c.retransmitFirst(now, out)
@@ -162,6 +169,9 @@ func (c *Conn) onPersist(now time.Time, out Output) {
 		return
 	}
 	if !c.sendNext(now, out, c.mss, true) {
+		if c.throttled {
+			return // not the window but the link: ResumeOutput sends it
+		}
 		// Never give up while the peer answers (RFC 1122 4.2.2.17), but
 		// a peer that stops answering is gone: give it up after as many
 		// unanswered probes as unanswered retransmissions (as Linux does

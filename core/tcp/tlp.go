@@ -47,6 +47,11 @@ func (c *Conn) onTLP(now time.Time, out Output) {
 	if c.inRecovery || c.sndUna == c.sndMax || c.sndNxt != c.sndMax {
 		return
 	}
+	if c.holdOutput(out) {
+		// The link is full: a probe would only wait behind the queue. The
+		// RTO still guards the tail, and resumed new data re-arms the probe.
+		return
+	}
 	c.e.stats.TailLossProbes++
 	c.tlpOut = true
 	if !c.sendNext(now, out, c.mss, true) {

@@ -97,6 +97,7 @@ func newDirection(qlen int) *direction {
 // after the peer closed and every queued frame was read it returns io.EOF.
 func (e *PipeEnd) Read(p []byte) (int, error) {
 	d := e.rx
+	var sp spin
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for {
@@ -109,7 +110,7 @@ func (e *PipeEnd) Read(p []byte) (int, error) {
 		if d.writerClosed {
 			return 0, io.EOF
 		}
-		d.cond.Wait()
+		d.wait(&sp)
 	}
 	frame := d.ring[d.head]
 	d.ring[d.head] = nil
@@ -170,6 +171,7 @@ const maxReadBatchBytes = 256 << 10
 func (e *PipeEnd) ReadBatch(fn func(frame []byte)) error {
 	d := e.rx
 	var batch [MaxReadBatch][]byte
+	var sp spin
 	d.mu.Lock()
 	for {
 		if d.readerClosed {
@@ -183,7 +185,7 @@ func (e *PipeEnd) ReadBatch(fn func(frame []byte)) error {
 			d.mu.Unlock()
 			return io.EOF
 		}
-		d.cond.Wait()
+		d.wait(&sp)
 	}
 	// Detach the frames, so that fn runs without d.mu: a driver calling
 	// into its stack from fn writes to the other direction, whose reader

@@ -108,6 +108,7 @@ func (e *PipeEnd) Read(p []byte) (int, error) {
 			notify()
 		}
 	}()
+	var sp spin
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for {
@@ -120,7 +121,7 @@ func (e *PipeEnd) Read(p []byte) (int, error) {
 		if d.writerClosed {
 			return 0, io.EOF
 		}
-		d.cond.Wait()
+		d.wait(&sp)
 	}
 	frame := d.ring[d.head]
 	d.ring[d.head] = nil
@@ -182,6 +183,7 @@ const maxReadBatchBytes = 256 << 10
 func (e *PipeEnd) ReadBatch(fn func(frame []byte)) error {
 	d := e.rx
 	var batch [MaxReadBatch][]byte
+	var sp spin
 	d.mu.Lock()
 	for {
 		if d.readerClosed {
@@ -195,7 +197,7 @@ func (e *PipeEnd) ReadBatch(fn func(frame []byte)) error {
 			d.mu.Unlock()
 			return io.EOF
 		}
-		d.cond.Wait()
+		d.wait(&sp)
 	}
 	// Detach the frames, so that fn runs without d.mu: a driver calling
 	// into its stack from fn writes to the other direction, whose reader

@@ -87,8 +87,22 @@ func isClosed(c <-chan struct{}) bool {
 
 // awaitEvent blocks until something may have changed for a blocked call:
 // its readiness channel, its deadline, Close of the endpoint, or Close of
-// the driver. The caller then retries the call and finds out which.
+// the driver. The caller then retries the call and finds out which. It
+// polls before it parks (spinAwait): the waits for data to read or a
+// connection to accept use it, whose event often follows within µs.
 func awaitEvent(ready <-chan struct{}, dl *deadline, closed <-chan struct{}, d *Driver) {
+	if spinAwait(ready, dl.wait(), closed, d) {
+		return
+	}
+	parkEvent(ready, dl, closed, d)
+}
+
+// parkEvent is awaitEvent without the poll, for the waits of writers (for
+// room in the send buffer, or for ARP): a sender that outruns its peer
+// waits for ACKs, and polling for them took CPU from the goroutines
+// processing them (bench bulk mtu65520, medians of 6 runs: 24.1 Gbit/s
+// polling, 25.6 parking at once); rr never waits to write.
+func parkEvent(ready <-chan struct{}, dl *deadline, closed <-chan struct{}, d *Driver) {
 	select {
 	case <-ready:
 	case <-dl.wait():

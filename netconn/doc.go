@@ -6,6 +6,9 @@
 // runs one reader goroutine per link and one protocol timer reset to the
 // core's NextDeadline. Sockets never start goroutines: the core calls their
 // wakers (non-blocking sends on 1-slot channels) and blocked calls wait in a
-// select on readiness, their deadline and close. Every wait is a channel
-// select, so the whole stack runs inside testing/synctest on virtual time.
+// select on readiness, their deadline and close. Before it parks, a blocked
+// call polls those channels for a few µs (spin.go): a hand-off to a parked
+// goroutine costs a thread wake-up. Every wait is a channel select or a poll
+// bounded by iterations, so the whole stack runs inside testing/synctest on
+// virtual time.
 package netconn

@@ -78,6 +78,10 @@ type Driver struct {
 	batchStop bool      // the driver closed: stop reading
 	batchFn   func([]byte)
 
+	// spinners counts the blocked calls that poll before they park
+	// (spinAwait).
+	spinners atomic.Int32
+
 	closeOnce  sync.Once
 	closeErr   error
 	readerDone chan struct{}

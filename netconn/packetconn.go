@@ -215,7 +215,7 @@ func (c *PacketConn) write(b []byte, dst netip.AddrPort, addr net.Addr) (int, er
 			// The datagram stays queued behind ARP, as in a kernel.
 			return 0, c.opError("write", addr, os.ErrDeadlineExceeded)
 		}
-		awaitEvent(c.writable, c.wdl, c.closed, c.d)
+		parkEvent(c.writable, c.wdl, c.closed, c.d)
 	}
 }
 

@@ -189,7 +189,7 @@ func (c *TCPConn) Write(b []byte) (int, error) {
 		if n > 0 {
 			continue // the buffer may have drained while we copied
 		}
-		awaitEvent(w.writable, w.wdl, w.closed, c.d)
+		parkEvent(w.writable, w.wdl, w.closed, c.d)
 	}
 }
 
